@@ -1,0 +1,1 @@
+"""Type definitions and the initial tree, shipped as package data."""

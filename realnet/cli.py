@@ -1,0 +1,84 @@
+"""``realnet``: the command line. Wires settings → context → the shared commands.
+
+Every RealnetError ends here as one line on stderr and exit code 1 (2 for usage);
+tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from realnet import __version__
+from realnet.commands import build_group
+from realnet.commands.session import Session
+from realnet.core.errors import RealnetError
+
+EXIT_USAGE = 2
+
+
+def build_cli() -> click.Group:
+    group = build_group()
+
+    @group.command("shell")
+    @click.option("-c", "--command", help="Run these commands (separated by ';') and exit.")
+    @click.option("--keep-going", is_flag=True, help="In scripts, go on after a failing command.")
+    @click.pass_context
+    def shell(ctx, command, keep_going):
+        """Open the interactive shell (or run a script from stdin or -c)."""
+        from realnet.shell import run_shell
+
+        ctx.exit(run_shell(ctx.find_root().obj, command=command, keep_going=keep_going))
+
+    click.version_option(__version__, "--version", prog_name="realnet")(group)
+    return group
+
+
+def usage_line(error: click.UsageError, prefix: str) -> str:
+    """One line for a usage mistake, with where to read more."""
+    path = error.ctx.command_path if error.ctx is not None else prefix
+    message = error.format_message().replace("\n", " ")
+    return f"{path}: {message} (see '{path} --help')"
+
+
+def run(args: list[str] | None = None, session: Session | None = None) -> int:
+    """Run one command line; returns the exit code."""
+    from realnet.config import load_settings
+
+    session = session or Session(interactive=sys.stdin.isatty() and sys.stdout.isatty())
+    try:
+        if session.settings is None:
+            session.settings = load_settings()
+        status = build_cli().main(args=args, prog_name="realnet", standalone_mode=False,
+                                  obj=session)
+        return status if isinstance(status, int) else 0
+    except RealnetError as e:
+        session.stderr.write(f"realnet: {e}\n")
+        return e.exit_code
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.UsageError as e:
+        session.stderr.write(usage_line(e, "realnet") + "\n")
+        return EXIT_USAGE
+    except click.ClickException as e:
+        session.stderr.write(f"realnet: {e.format_message()}\n")
+        return 1
+    except click.exceptions.Abort:
+        session.stderr.write("realnet: aborted\n")
+        return 1
+    except KeyboardInterrupt:
+        session.stderr.write("realnet: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (``realnet ls | head``): not an error, and nothing more to say.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    finally:
+        session.close()
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))

@@ -1,0 +1,195 @@
+"""The store and its types: init info types export import help."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from realnet import __version__
+from realnet.commands.common import output_option, session_of
+from realnet.commands.output import Record, Table, Text, to_json, to_yaml
+from realnet.core.errors import NotFound, RealnetError, ValidationError
+from realnet.core.transfer import export_tree, import_tree
+
+
+def register(group: click.Group) -> None:
+    @group.command("init")
+    @output_option
+    @click.pass_context
+    def init(ctx, output):
+        """Load the type definitions and the initial tree; run again to upgrade in place."""
+        session = session_of(ctx)
+        report = session.context.init()
+        message = (
+            f"initialized from {len(report.files)} file(s): types {report.types_created} new, "
+            f"{report.types_updated} updated, {report.types_unchanged} unchanged; "
+            f"{report.items_created} item(s) created"
+        )
+        session.emit(Record(report.to_dict(), message=message), output)
+
+    @group.command("info")
+    @output_option
+    @click.pass_context
+    def info(ctx, output):
+        """Show the version, the store and the settings in force (never secrets)."""
+        session = session_of(ctx)
+        context = session.context
+        values: dict[str, Any] = {"version": __version__, "store": context.provider.label}
+        if session.settings is not None:
+            values.update(session.settings.describe())
+        values["schema_version"] = getattr(context.provider, "schema_version", None)
+        values["types"] = len(context.types)
+        values["identity"] = context.principal
+        session.emit(Record(values), output)
+
+    @group.command("types")
+    @click.argument("name", required=False)
+    @output_option
+    @click.pass_context
+    def types(ctx, name, output):
+        """List the types, or show one with its inherited attributes."""
+        session = session_of(ctx)
+        registry = session.context.types
+        if name is None:
+            rows = tuple(
+                (t.name, t.base or "", "abstract" if t.abstract else t.module or "", t.description)
+                for t in registry
+            )
+            session.emit(Table(("name", "base", "module", "description"), rows), output)
+            return
+        typedef = registry.get(name)
+        data = typedef.to_dict()
+        data["lineage"] = list(registry.lineage(name))
+        data["attributes"] = {n: a.to_dict() for n, a in registry.attributes(name).items()}
+        data["children"] = list(registry.allowed_children(name))
+        if output != "table":
+            session.emit(data, output)
+            return
+        lines = [f"{name}  ({' → '.join(data['lineage'])})"]
+        if typedef.description:
+            lines.append(typedef.description)
+        lines.append("children: " + (", ".join(data["children"]) or "none"))
+        for attr in registry.attributes(name).values():
+            flags = " required" if attr.required else ""
+            default = f" = {attr.default!r}" if attr.default is not None else ""
+            values = f" [{', '.join(attr.values)}]" if attr.values else ""
+            note = f"  — {attr.description}" if attr.description else ""
+            lines.append(f"  {attr.name}: {attr.kind}{values}{flags}{default}{note}")
+        session.emit(Text("\n".join(lines)))
+
+    @group.command("export")
+    @click.argument("path")
+    @click.option("-f", "--file", help="Write here (default: standard output).")
+    @click.option("--format", "fmt", type=click.Choice(["json", "yaml"]),
+                  help="Default: by the file's extension, else json.")
+    @click.pass_context
+    def export(ctx, path, file, fmt):
+        """Write a subtree as one JSON or YAML document."""
+        session = session_of(ctx)
+        chosen = fmt or _format_of(file) or "json"
+        document = export_tree(session.context, session.resolve(path))
+        text = to_json(document) + "\n" if chosen == "json" else to_yaml(document)
+        if file is None or file == "-":
+            session.stdout.write(text)
+            return
+        _write_atomically(Path(file), text)
+        session.note(f"exported {len(document['items'])} item(s) to {file}")
+
+    @group.command("import")
+    @click.argument("file")
+    @click.argument("path")
+    @output_option
+    @click.pass_context
+    def import_(ctx, file, path, output):
+        """Read an export back at PATH (or into PATH, if it is a folder): all or nothing."""
+        session = session_of(ctx)
+        document = _read_document(file)
+        root, count = import_tree(session.context, document, session.resolve(path), source=file)
+        session.emit(Record({"path": root.path, "imported": count},
+                            message=f"imported {count} item(s) to {root.path}"), output)
+
+    @group.command("help")
+    @click.argument("command", required=False)
+    @click.pass_context
+    def help_(ctx, command):
+        """List the commands, or explain one."""
+        session = session_of(ctx)
+        root = ctx.find_root()
+        group = root.command
+        assert isinstance(group, click.Group)
+        if command is None:
+            rows = []
+            for name in sorted(group.list_commands(ctx)):
+                cmd = group.get_command(ctx, name)
+                if cmd is not None and not cmd.hidden:
+                    rows.append((name, cmd.get_short_help_str(limit=70)))
+            width = max(len(r[0]) for r in rows)
+            lines = [f"  {n.ljust(width)}  {h}" for n, h in rows]
+            lines.append("\n'help COMMAND' or 'COMMAND --help' explains one command.")
+            session.emit(Text("commands:\n" + "\n".join(lines)))
+            return
+        cmd = group.get_command(ctx, command)
+        if cmd is None:
+            raise NotFound(command, "no such command (try 'help')")
+        with click.Context(cmd, info_name=command, parent=root) as sub:
+            session.emit(Text(cmd.get_help(sub)))
+
+
+def _format_of(file: str | None) -> str | None:
+    if not file:
+        return None
+    suffix = Path(file).suffix.lower()
+    return {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(suffix)
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    """Write beside the target and rename, so a failure never leaves half a file."""
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise NotFound(str(directory), "no such folder to write the export into")
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _read_document(file: str) -> Any:
+    try:
+        if file == "-":
+            text = sys.stdin.read()
+        else:
+            text = Path(file).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotFound(file, "no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise RealnetError(f"{file}: cannot read ({e})") from e
+    kind = _format_of(file)
+    if kind is None:
+        kind = "json" if text.lstrip().startswith(("{", "[")) else "yaml"
+    if kind == "json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValidationError(
+                f"{file}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}"
+            ) from e
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or "not valid YAML"
+        raise ValidationError(f"{file}: malformed YAML{where}: {problem}") from e

@@ -1,0 +1,216 @@
+"""Turn command results into text: rich tables on a terminal, plain lines in a pipe,
+JSON or YAML for machines. Handlers return data; only this module formats it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from realnet.core.item import Item
+
+FORMATS = ("table", "json", "yaml")
+
+
+@dataclass(frozen=True, slots=True)
+class ItemList:
+    items: tuple[Item, ...]
+    long: bool = False
+    next_cursor: str | None = None
+    show_path: bool = False
+
+    def data(self) -> Any:
+        out: dict[str, Any] = {"items": [i.to_dict() for i in self.items]}
+        out["next_cursor"] = self.next_cursor
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ItemDetail:
+    item: Item
+
+    def data(self) -> Any:
+        return self.item.to_dict()
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    text: str
+
+    def data(self) -> Any:
+        return self.text
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A small mapping shown as ``key: value`` lines (``info``, ``init``, ``rm``)."""
+
+    values: dict[str, Any]
+    message: str | None = None
+
+    def data(self) -> Any:
+        return self.values
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    def data(self) -> Any:
+        return self.records or [dict(zip(self.columns, r, strict=False)) for r in self.rows]
+
+
+@dataclass(frozen=True, slots=True)
+class TreeView:
+    root: Item
+    items: tuple[Item, ...]
+    truncated: bool = False
+
+    def data(self) -> Any:
+        by_parent: dict[str | None, list[Item]] = {}
+        for item in self.items:
+            by_parent.setdefault(item.parent_id, []).append(item)
+
+        def node(item: Item) -> dict[str, Any]:
+            kids = sorted(by_parent.get(item.id, []), key=lambda i: i.name)
+            out: dict[str, Any] = {"name": item.name or "/", "type": item.type, "path": item.path}
+            if kids:
+                out["children"] = [node(k) for k in kids]
+            return out
+
+        return node(self.root)
+
+    def lines(self) -> list[str]:
+        by_parent: dict[str | None, list[Item]] = {}
+        for item in self.items:
+            by_parent.setdefault(item.parent_id, []).append(item)
+        out = [self.root.path]
+
+        def walk(item: Item, prefix: str) -> None:
+            kids = sorted(by_parent.get(item.id, []), key=lambda i: i.name)
+            for index, kid in enumerate(kids):
+                last = index == len(kids) - 1
+                out.append(f"{prefix}{'└── ' if last else '├── '}{kid.name}  [{kid.type}]")
+                walk(kid, prefix + ("    " if last else "│   "))
+
+        walk(self.root, "")
+        if self.truncated:
+            out.append("… (truncated; narrow it with -L or a deeper path)")
+        return out
+
+
+def to_yaml(data: Any) -> str:
+    import yaml
+
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def _plain_value(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return "" if value is None else str(value)
+
+
+def _item_rows(result: ItemList) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    columns = ("type", "version", "updated", "path" if result.show_path else "name")
+    rows = [
+        (i.type, str(i.version), i.updated[:19].replace("T", " "),
+         i.path if result.show_path else i.name)
+        for i in result.items
+    ]
+    return columns, rows
+
+
+def plain(result: Any) -> str:
+    """Text for a pipe: no colour, no box drawing, one record per line."""
+    if isinstance(result, ItemList):
+        if not result.long:
+            lines = [i.path if result.show_path else i.name for i in result.items]
+        else:
+            _, rows = _item_rows(result)
+            lines = ["\t".join(r) for r in rows]
+        if result.next_cursor:
+            lines.append(f"# more: --cursor {result.next_cursor}")
+        return "\n".join(lines)
+    if isinstance(result, ItemDetail):
+        data = result.item.to_dict()
+        attributes = data.pop("attributes")
+        lines = [f"{k}: {v}" for k, v in data.items()]
+        lines += [f"attributes.{k}: {_plain_value(v)}" for k, v in attributes.items()]
+        return "\n".join(lines)
+    if isinstance(result, Text):
+        return result.text
+    if isinstance(result, Record):
+        if result.message is not None:
+            return result.message
+        return "\n".join(f"{k}: {_plain_value(v)}" for k, v in result.values.items())
+    if isinstance(result, Table):
+        return "\n".join("\t".join(_plain_value(c) for c in row) for row in result.rows)
+    if isinstance(result, TreeView):
+        return "\n".join(result.lines())
+    return _plain_value(result)
+
+
+def rich_renderable(result: Any) -> Any:
+    """A rich renderable for a terminal; None where plain text reads just as well."""
+    from rich.table import Table as RichTable
+    from rich.text import Text as RichText
+
+    if isinstance(result, ItemList) and result.long:
+        columns, rows = _item_rows(result)
+        table = RichTable(box=None, pad_edge=False, header_style="bold")
+        for column in columns:
+            table.add_column(column, no_wrap=column != "name")
+        for row in rows:
+            table.add_row(*(RichText(c) for c in row))
+        return table
+    if isinstance(result, Table):
+        table = RichTable(box=None, pad_edge=False, header_style="bold")
+        for column in result.columns:
+            table.add_column(column)
+        for row in result.rows:
+            table.add_row(*(RichText(_plain_value(c)) for c in row))
+        return table
+    return None
+
+
+def emit(result: Any, fmt: str = "table", *, stream: TextIO | None = None, tty: bool | None = None) -> None:
+    """Write ``result`` to ``stream`` in ``fmt``."""
+    stream = stream or sys.stdout
+    if result is None:
+        return
+    if fmt == "json":
+        stream.write(to_json(result.data() if hasattr(result, "data") else result) + "\n")
+        return
+    if fmt == "yaml":
+        stream.write(to_yaml(result.data() if hasattr(result, "data") else result))
+        return
+    is_tty = stream.isatty() if tty is None else tty
+    if is_tty:
+        if isinstance(result, ItemList) and not result.long and result.items:
+            from rich.columns import Columns
+            from rich.console import Console
+            from rich.text import Text as RichText
+
+            names = [i.path if result.show_path else i.name for i in result.items]
+            console = Console(file=stream, highlight=False)
+            console.print(Columns([RichText(n) for n in names], padding=(0, 2)))
+            if result.next_cursor:
+                console.print(f"# more: --cursor {result.next_cursor}", markup=False, style="dim")
+            return
+        renderable = rich_renderable(result)
+        if renderable is not None:
+            from rich.console import Console
+
+            Console(file=stream, highlight=False).print(renderable)
+            return
+    text = plain(result)
+    if text:
+        stream.write(text + "\n")

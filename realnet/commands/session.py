@@ -1,0 +1,92 @@
+"""The state a command runs in: the context, the current and previous folder, the streams.
+
+The CLI makes a fresh session per process; the shell keeps one for its lifetime.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from realnet.commands import output
+from realnet.config import Settings, load_settings
+from realnet.core import paths
+from realnet.core.context import Context
+from realnet.core.errors import RealnetError
+
+
+@dataclass
+class Session:
+    settings: Settings | None = None
+    cwd: str = paths.ROOT
+    previous: str | None = None
+    #: A person is at a terminal and can answer questions (``rm -r`` confirmation).
+    interactive: bool = False
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    #: Ask a yes/no question; the shell replaces this with its own prompt.
+    ask: Callable[[str], bool] | None = None
+    _context: Context | None = None
+
+    @property
+    def context(self) -> Context:
+        if self._context is None:
+            from realnet.app import open_context
+
+            if self.settings is None:
+                self.settings = load_settings()
+            self._context = open_context(self.settings)
+        return self._context
+
+    def use_context(self, context: Context) -> None:
+        self._context = context
+
+    @property
+    def store_label(self) -> str:
+        if self._context is not None:
+            return self._context.provider.label
+        return self.settings.store_label if self.settings else "local"
+
+    @property
+    def principal(self) -> str:
+        return self._context.principal if self._context else "admin"
+
+    def resolve(self, path: str | None) -> str:
+        home = self.context.home if path and path.startswith("~") else None
+        return paths.resolve(path or "", self.cwd, home=home, previous=self.previous)
+
+    def change_folder(self, path: str) -> None:
+        if path != self.cwd:
+            self.previous, self.cwd = self.cwd, path
+
+    def emit(self, result: Any, fmt: str = "table") -> None:
+        output.emit(result, fmt, stream=self.stdout)
+
+    def note(self, text: str) -> None:
+        """A side remark for people (paging hints): stderr, so pipes stay clean."""
+        self.stderr.write(text + "\n")
+
+    def confirm(self, question: str, *, force: bool, refusal: str) -> None:
+        """Go on when forced or when a person says yes; otherwise stop with ``refusal``."""
+        if force:
+            return
+        if not self.interactive:
+            raise RealnetError(f"{refusal}: needs confirmation and there is no terminal; pass --force")
+        ask = self.ask or _ask_terminal
+        if not ask(question):
+            raise RealnetError(f"{refusal}: not confirmed; nothing was deleted")
+
+    def close(self) -> None:
+        if self._context is not None:
+            self._context.provider.close()
+            self._context = None
+
+
+def _ask_terminal(question: str) -> bool:
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")

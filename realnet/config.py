@@ -1,0 +1,158 @@
+"""REALNET_* settings: read once from the environment and an optional ``.env``, checked.
+
+The embedded default needs no setting at all: a SQLite file and a content folder
+under ``REALNET_HOME`` (``~/.realnet`` unless set). Every invalid value stops the
+program at start with a message that names the variable and what it allows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from realnet.core.errors import ConfigError
+
+DB_TYPES = ("sqlite", "postgresql")
+STORAGE_TYPES = ("local", "s3")
+
+#: Every setting Realnet reads, with a one-line description (``info`` and the docs list them).
+SETTINGS: dict[str, str] = {
+    "REALNET_HOME": "folder for the embedded store, content, history and keys (default ~/.realnet)",
+    "REALNET_DB_TYPE": "item store: sqlite (default) or postgresql",
+    "REALNET_DB_PATH": "SQLite file (default $REALNET_HOME/realnet.db)",
+    "REALNET_DB_URL": "PostgreSQL URL, instead of the REALNET_DB_USER/PASS/HOST/PORT/NAME parts",
+    "REALNET_DB_USER": "PostgreSQL user",
+    "REALNET_DB_PASS": "PostgreSQL password (never printed)",
+    "REALNET_DB_HOST": "PostgreSQL host (default localhost)",
+    "REALNET_DB_PORT": "PostgreSQL port (default 5432)",
+    "REALNET_DB_NAME": "PostgreSQL database (default realnet)",
+    "REALNET_STORAGE_TYPE": "file content store: local (default) or s3",
+    "REALNET_STORAGE_PATH": "local content folder (default $REALNET_HOME/content)",
+    "REALNET_STORAGE_BUCKET": "S3 bucket for file content",
+    "REALNET_STORAGE_PREFIX": "key prefix inside the S3 bucket",
+    "REALNET_SERVER_HOST": "HTTP runner address (default 127.0.0.1)",
+    "REALNET_SERVER_PORT": "HTTP runner port (default 8080)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    home: Path
+    db_type: str = "sqlite"
+    db_path: Path | None = None
+    db_url: str | None = None
+    db_user: str | None = None
+    db_password: str | None = field(default=None, repr=False)
+    db_host: str = "localhost"
+    db_port: int = 5432
+    db_name: str = "realnet"
+    storage_type: str = "local"
+    storage_path: Path | None = None
+    storage_bucket: str | None = None
+    storage_prefix: str = ""
+    server_host: str = "127.0.0.1"
+    server_port: int = 8080
+
+    @property
+    def store_label(self) -> str:
+        if self.db_type == "sqlite":
+            return "local"
+        return f"{self.db_host}:{self.db_port}/{self.db_name}"
+
+    def describe(self) -> dict[str, str]:
+        """The settings in force, safe to print (no password)."""
+        out = {
+            "home": str(self.home),
+            "db_type": self.db_type,
+            "storage_type": self.storage_type,
+            "server": f"{self.server_host}:{self.server_port}",
+        }
+        if self.db_type == "sqlite":
+            out["db_path"] = str(self.db_path)
+        else:
+            out["db"] = self.store_label
+        if self.storage_type == "local":
+            out["storage_path"] = str(self.storage_path)
+        else:
+            out["storage"] = f"s3://{self.storage_bucket}/{self.storage_prefix}"
+        return out
+
+
+def _choice(env: Mapping[str, str], key: str, allowed: tuple[str, ...], default: str) -> str:
+    value = env.get(key, "").strip().lower() or default
+    if value not in allowed:
+        raise ConfigError(f"{key}={env[key]!r}: expected one of {', '.join(allowed)}")
+    return value
+
+
+def _port(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigError(f"{key}={raw!r}: expected a port number from 1 to 65535")
+    return int(raw)
+
+
+def _path(env: Mapping[str, str], key: str, default: Path) -> Path:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    if "\x00" in raw:
+        raise ConfigError(f"{key}: a path must not contain NUL")
+    return Path(raw).expanduser()
+
+
+def read_environment(environ: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> dict[str, str]:
+    """The process environment over ``.env`` in the working folder and in REALNET_HOME."""
+    env = dict(os.environ if environ is None else environ)
+    merged: dict[str, str] = {}
+    home = Path(env.get("REALNET_HOME") or "~/.realnet").expanduser()
+    for candidate in (home / ".env", (cwd or Path.cwd()) / ".env"):
+        if candidate.is_file():
+            from dotenv import dotenv_values
+
+            values = dotenv_values(candidate)
+            merged.update({k: v for k, v in values.items() if k.startswith("REALNET_") and v is not None})
+    merged.update({k: v for k, v in env.items() if k.startswith("REALNET_")})
+    return merged
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Settings:
+    env = read_environment(environ, cwd=cwd)
+    unknown = sorted(k for k in env if k not in SETTINGS and not k.startswith("REALNET_TEST_"))
+    if unknown:
+        raise ConfigError(
+            f"{unknown[0]}: not a Realnet setting (known: {', '.join(sorted(SETTINGS))})"
+        )
+    home = _path(env, "REALNET_HOME", Path("~/.realnet").expanduser())
+    db_type = _choice(env, "REALNET_DB_TYPE", DB_TYPES, "sqlite")
+    storage_type = _choice(env, "REALNET_STORAGE_TYPE", STORAGE_TYPES, "local")
+    bucket = env.get("REALNET_STORAGE_BUCKET", "").strip() or None
+    if storage_type == "s3" and not bucket:
+        raise ConfigError("REALNET_STORAGE_BUCKET: required when REALNET_STORAGE_TYPE=s3")
+    db_url = env.get("REALNET_DB_URL", "").strip() or None
+    if db_url and not db_url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("REALNET_DB_URL: expected a postgresql:// URL")
+    if db_url and db_type != "postgresql":
+        raise ConfigError("REALNET_DB_URL: set only with REALNET_DB_TYPE=postgresql")
+    host = env.get("REALNET_SERVER_HOST", "").strip() or "127.0.0.1"
+    return Settings(
+        home=home,
+        db_type=db_type,
+        db_path=_path(env, "REALNET_DB_PATH", home / "realnet.db"),
+        db_url=db_url,
+        db_user=env.get("REALNET_DB_USER") or None,
+        db_password=env.get("REALNET_DB_PASS") or None,
+        db_host=env.get("REALNET_DB_HOST", "").strip() or "localhost",
+        db_port=_port(env, "REALNET_DB_PORT", 5432),
+        db_name=env.get("REALNET_DB_NAME", "").strip() or "realnet",
+        storage_type=storage_type,
+        storage_path=_path(env, "REALNET_STORAGE_PATH", home / "content"),
+        storage_bucket=bucket,
+        storage_prefix=env.get("REALNET_STORAGE_PREFIX", "").strip(),
+        server_host=host,
+        server_port=_port(env, "REALNET_SERVER_PORT", 8080),
+    )

@@ -1,0 +1,1 @@
+"""The core: items, paths, types, errors and the context facade. Standard library only."""

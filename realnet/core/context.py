@@ -1,0 +1,335 @@
+"""The facade every face uses: one tree, its types and its rules, over one provider.
+
+Faces (shell, CLI, HTTP, SQS, TUI) call these methods with absolute paths and get
+items or plain data back. Type rules, resource hooks and (later) permission checks
+live here, below every face, so that all of them behave the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from realnet.core import paths
+from realnet.core.errors import (
+    AlreadyExists,
+    NotFound,
+    StoreError,
+    ValidationError,
+)
+from realnet.core.item import ChildrenPage, Item, ItemDraft
+from realnet.core.loader import InitPlan, load_plan, parse_type
+from realnet.core.types import TypeDef, TypeRegistry
+
+if TYPE_CHECKING:
+    from realnet.providers.base import Provider
+    from realnet.resources.base import Resource
+
+TYPES_FOLDER = "/types"
+HOME_FOLDER = "/home"
+LOCAL_ADMIN = "admin"
+
+
+class ResourceLookup(Protocol):
+    def get(self, name: str | None) -> type[Resource]: ...
+    def names(self) -> list[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class InitReport:
+    files: list[str]
+    types_created: int
+    types_updated: int
+    types_unchanged: int
+    items_created: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "types": {
+                "created": self.types_created,
+                "updated": self.types_updated,
+                "unchanged": self.types_unchanged,
+            },
+            "items_created": self.items_created,
+        }
+
+
+class Context:
+    """One user's view of one store."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        resources: ResourceLookup,
+        *,
+        init_directories: Sequence[Path],
+        principal: str = LOCAL_ADMIN,
+    ) -> None:
+        self.provider = provider
+        self.resources = resources
+        self.init_directories = list(init_directories)
+        self.principal = principal
+        self._types: TypeRegistry | None = None
+        self._resource_instances: dict[str, Resource] = {}
+
+    # -- types -------------------------------------------------------------------
+    @property
+    def types(self) -> TypeRegistry:
+        if self._types is None:
+            self._types = self._load_types()
+        return self._types
+
+    def ensure_initialized(self) -> None:
+        """A new, empty store is initialized on first use, so the embedded default needs no step."""
+        if not self.provider.exists(TYPES_FOLDER):
+            self.init()
+
+    def _load_types(self) -> TypeRegistry:
+        self.ensure_initialized()
+        definitions: list[TypeDef] = []
+        for item in self.provider.walk(TYPES_FOLDER, max_depth=1):
+            if item.type != "Type":
+                continue
+            try:
+                definitions.append(parse_type(item.attributes.get("definition"), item.path))
+            except ValidationError as e:
+                raise StoreError(f"{item.path}: stored type definition is invalid ({e})") from e
+        return TypeRegistry(definitions)
+
+    def resource(self, type_name: str) -> Resource:
+        module = self.types.module(type_name) if type_name in self.types else None
+        key = module or ""
+        instance = self._resource_instances.get(key)
+        if instance is None:
+            instance = self._resource_instances[key] = self.resources.get(module)(self)
+        return instance
+
+    @property
+    def home(self) -> str:
+        return paths.join(HOME_FOLDER, self.principal)
+
+    # -- initialization ----------------------------------------------------------
+    def init(self) -> InitReport:
+        """Load the initialization files into the store; running it again upgrades in place."""
+        plan = load_plan(self.init_directories, known_modules=self.resources.names())
+        return self._apply(plan)
+
+    def _apply(self, plan: InitPlan) -> InitReport:
+        registry = TypeRegistry(plan.types)
+        created = updated = unchanged = items = 0
+        provider = self.provider
+        with provider.transaction():
+            if not provider.exists(paths.ROOT):
+                provider.create(ItemDraft(path=paths.ROOT, type="Folder", owner=LOCAL_ADMIN))
+            if not provider.exists(TYPES_FOLDER):
+                provider.create(ItemDraft(path=TYPES_FOLDER, type="Folder", owner=LOCAL_ADMIN))
+            existing = {i.path: i for i in provider.walk(TYPES_FOLDER, max_depth=1)}
+            for typedef in plan.types:
+                path = paths.join(TYPES_FOLDER, typedef.name)
+                attributes = {"definition": typedef.to_dict(), "source": typedef.source.split("#")[0]}
+                current = existing.get(path)
+                if current is None:
+                    provider.create(ItemDraft(path=path, type="Type", owner=LOCAL_ADMIN,
+                                              attributes=attributes))
+                    created += 1
+                elif dict(current.attributes) != attributes:
+                    provider.update(path, attributes)
+                    updated += 1
+                else:
+                    unchanged += 1
+            wanted = [i.path for i in plan.items] + [paths.join(HOME_FOLDER, LOCAL_ADMIN)]
+            present = provider.get_many(wanted)
+            for initial in plan.items:
+                if initial.path not in present:
+                    items += self._create_with_instances(
+                        registry, initial.path, initial.type, initial.attributes, LOCAL_ADMIN
+                    )
+            home = paths.join(HOME_FOLDER, LOCAL_ADMIN)
+            if home not in present and provider.exists(HOME_FOLDER):
+                items += self._create_with_instances(registry, home, "Folder", {}, LOCAL_ADMIN)
+        self._types = None
+        return InitReport(plan.files, created, updated, unchanged, items)
+
+    def _create_with_instances(
+        self, registry: TypeRegistry, path: str, type_name: str,
+        attributes: Mapping[str, Any], owner: str,
+    ) -> int:
+        self.provider.create(ItemDraft(path=path, type=type_name, owner=owner, attributes=attributes))
+        count = 1
+        for typedef_name in reversed(registry.lineage(type_name)):
+            for instance in registry.get(typedef_name).instances:
+                child_type = instance["type"]
+                child_attrs = registry.validate(
+                    child_type, instance.get("attributes", {}), where=path
+                )
+                count += self._create_with_instances(
+                    registry, paths.join(path, instance["name"]), child_type, child_attrs, owner
+                )
+        return count
+
+    # -- reading -------------------------------------------------------------------
+    def get(self, path: str) -> Item:
+        return self.provider.get(paths.normalize(path))
+
+    def list(
+        self, path: str, *, order: str = "name", limit: int = 100, cursor: str | None = None
+    ) -> ChildrenPage:
+        return self.provider.children(paths.normalize(path), order=order, limit=limit, cursor=cursor)
+
+    def find(
+        self,
+        root: str,
+        *,
+        type_name: str | None = None,
+        name_glob: str | None = None,
+        max_depth: int | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> ChildrenPage:
+        root = paths.normalize(root)
+        self.provider.get(root)
+        types = None
+        if type_name is not None:
+            self.types.get(type_name, where=f"--type {type_name}")
+            types = self.types.subtypes(type_name)
+        return self.provider.search(
+            root, types=types, name_glob=name_glob, max_depth=max_depth, limit=limit, cursor=cursor
+        )
+
+    def text(self, path: str) -> str:
+        item = self.get(path)
+        text = self.resource(item.type).text(item)
+        if text is None:
+            raise ValidationError(f"{item.path}: a {item.type} has no text content to show")
+        return text
+
+    def can_hold_children(self, item: Item) -> bool:
+        return item.type in self.types and bool(self.types.allowed_children(item.type))
+
+    # -- writing -------------------------------------------------------------------
+    def _check_new(self, path: str, type_name: str, attributes: Mapping[str, Any], *,
+                   from_text: bool, fill_defaults: bool = True) -> dict[str, Any]:
+        registry = self.types
+        registry.check_creatable(type_name, where=path)
+        checked = registry.validate(type_name, attributes, where=path, from_text=from_text,
+                                    fill_defaults=fill_defaults)
+        self.resource(type_name).validate(path, checked)
+        return checked
+
+    def _check_parent(self, path: str, type_name: str) -> None:
+        parent = self.provider.get(paths.parent_of(path)) if path != paths.ROOT else None
+        if parent is not None and parent.type in self.types:
+            self.types.check_child(parent.type, type_name, where=path)
+
+    def create(
+        self,
+        path: str,
+        type_name: str,
+        attributes: Mapping[str, Any] | None = None,
+        *,
+        from_text: bool = False,
+        parents: bool = False,
+    ) -> Item:
+        path = paths.normalize(path)
+        if path == paths.ROOT:
+            raise AlreadyExists(path)
+        checked = self._check_new(path, type_name, attributes or {}, from_text=from_text)
+        with self.provider.transaction():
+            if parents:
+                self._make_parents(path)
+            if self.provider.exists(path):
+                raise AlreadyExists(path)
+            try:
+                self._check_parent(path, type_name)
+            except NotFound as e:
+                raise NotFound(paths.parent_of(path),
+                               "parent folder does not exist (use -p to create it)") from e
+            self._create_with_instances(self.types, path, type_name, checked, self.principal)
+            item = self.provider.get(path)
+        self._after_write(path)
+        return item
+
+    def _make_parents(self, path: str) -> None:
+        missing: list[str] = []
+        current = paths.parent_of(path)
+        while current != paths.ROOT and not self.provider.exists(current):
+            missing.append(current)
+            current = paths.parent_of(current)
+        for folder in reversed(missing):
+            self._check_parent(folder, "Folder")
+            self.provider.create(ItemDraft(path=folder, type="Folder", owner=self.principal))
+
+    def update(
+        self,
+        path: str,
+        changes: Mapping[str, Any],
+        *,
+        unset: Iterable[str] = (),
+        expected_version: int | None = None,
+        from_text: bool = False,
+    ) -> Item:
+        path = paths.normalize(path)
+        with self.provider.transaction():
+            item = self.provider.get(path)
+            known = self.types.attributes(item.type)
+            merged = dict(item.attributes)
+            for key in unset:
+                if key not in known:
+                    raise ValidationError(f"{path}: type {item.type} has no attribute '{key}'")
+                merged.pop(key, None)
+            merged.update(changes)
+            checked = self.types.validate(item.type, merged, where=path, from_text=from_text,
+                                          fill_defaults=False)
+            # Values already stored were checked when written; only re-convert the new ones.
+            for key in item.attributes.keys() - changes.keys() - set(unset):
+                checked[key] = item.attributes[key]
+            self.resource(item.type).validate(path, checked)
+            updated = self.provider.update(path, checked, expected_version=expected_version)
+        self._after_write(path)
+        return updated
+
+    def delete(self, path: str, *, recursive: bool = False) -> int:
+        path = paths.normalize(path)
+        if path in (TYPES_FOLDER, HOME_FOLDER):
+            raise ValidationError(f"{path}: a built-in folder cannot be deleted")
+        count = self.provider.delete(path, recursive=recursive)
+        self._after_write(path)
+        return count
+
+    def move(self, source: str, target: str, *, parents: bool = False) -> Item:
+        return self._relocate(source, target, parents=parents, copy=False)
+
+    def copy(self, source: str, target: str, *, parents: bool = False) -> Item:
+        return self._relocate(source, target, parents=parents, copy=True)
+
+    def _relocate(self, source: str, target: str, *, parents: bool, copy: bool) -> Item:
+        source = paths.normalize(source)
+        target = paths.normalize(target)
+        with self.provider.transaction():
+            item = self.provider.get(source)
+            if not copy and source in (TYPES_FOLDER, HOME_FOLDER):
+                raise ValidationError(f"{source}: a built-in folder cannot be moved")
+            existing = self.provider.get_many([target]).get(target)
+            if existing is not None and self.can_hold_children(existing):
+                target = paths.join(target, item.name)
+            if parents:
+                self._make_parents(target)
+            try:
+                self._check_parent(target, item.type)
+            except NotFound as e:
+                raise NotFound(paths.parent_of(target),
+                               "parent folder does not exist (use -p to create it)") from e
+            if copy:
+                result = self.provider.copy(source, target, owner=self.principal)
+            else:
+                result = self.provider.move(source, target)
+        self._after_write(source)
+        self._after_write(target)
+        return result
+
+    def _after_write(self, path: str) -> None:
+        if paths.is_within(path, TYPES_FOLDER) or paths.is_within(TYPES_FOLDER, path):
+            self._types = None

@@ -1,0 +1,114 @@
+"""Item names and paths: one set of rules for every provider and every face.
+
+A path is absolute, ``/``-separated, without empty segments, ``.`` or ``..``.
+Relative paths, ``~`` and ``-`` are the shell's business: :func:`resolve`
+turns them into absolute paths before anything reaches a provider.
+"""
+
+from __future__ import annotations
+
+from realnet.core.errors import InvalidName, InvalidPath
+
+MAX_NAME_BYTES = 255
+ROOT = "/"
+
+
+def check_name(name: str, *, where: str | None = None) -> str:
+    """Return ``name`` if it is a valid item name, else raise :class:`InvalidName`."""
+    label = where or repr(name)
+    if not name:
+        raise InvalidName(f"{label}: a name must not be empty")
+    if name in (".", ".."):
+        raise InvalidName(f"{label}: '.' and '..' are not allowed as names")
+    if "/" in name:
+        raise InvalidName(f"{label}: a name must not contain '/'")
+    for ch in name:
+        if ord(ch) < 0x20 or ord(ch) == 0x7F:
+            raise InvalidName(
+                f"{label}: a name must not contain control characters (found {ch!r})"
+            )
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError as e:
+        raise InvalidName(f"{label}: a name must be valid UTF-8") from e
+    if size > MAX_NAME_BYTES:
+        raise InvalidName(
+            f"{label[:60]}…: a name may have at most {MAX_NAME_BYTES} bytes of UTF-8 (got {size})"
+        )
+    return name
+
+
+def split(path: str) -> list[str]:
+    """The segments of an absolute, normalised path (``[]`` for the root)."""
+    return [s for s in path.split("/") if s]
+
+
+def join(parent: str, name: str) -> str:
+    return f"/{name}" if parent == ROOT else f"{parent}/{name}"
+
+
+def parent_of(path: str) -> str:
+    if path == ROOT:
+        return ROOT
+    head = path.rsplit("/", 1)[0]
+    return head or ROOT
+
+
+def name_of(path: str) -> str:
+    return "" if path == ROOT else path.rsplit("/", 1)[1]
+
+
+def depth_of(path: str) -> int:
+    return 0 if path == ROOT else path.count("/")
+
+
+def is_within(path: str, ancestor: str) -> bool:
+    """True when ``path`` is ``ancestor`` or lies below it."""
+    if ancestor == ROOT:
+        return True
+    return path == ancestor or path.startswith(ancestor + "/")
+
+
+def normalize(path: str) -> str:
+    """Check an absolute path and return it in canonical form."""
+    if not path.startswith("/"):
+        raise InvalidPath(f"{path!r}: expected an absolute path starting with '/'")
+    if "\x00" in path:
+        raise InvalidPath(f"{path!r}: a path must not contain NUL")
+    parts = split(path)
+    for part in parts:
+        if part in (".", ".."):
+            raise InvalidPath(f"{path}: '.' and '..' are not allowed here")
+        check_name(part, where=path)
+    return "/" + "/".join(parts)
+
+
+def resolve(path: str, cwd: str = ROOT, *, home: str | None = None, previous: str | None = None) -> str:
+    """Resolve a shell-style path (relative, ``.``, ``..``, ``~``, ``-``) against ``cwd``."""
+    if path == "" or path is None:
+        return cwd
+    if "\x00" in path:
+        raise InvalidPath(f"{path!r}: a path must not contain NUL")
+    if path == "-":
+        if previous is None:
+            raise InvalidPath("-: no previous folder yet")
+        return previous
+    if path == "~" or path.startswith("~/"):
+        if home is None:
+            raise InvalidPath(f"{path}: no home folder for this identity")
+        path = home + path[1:]
+    base = [] if path.startswith("/") else split(cwd)
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if base:
+                base.pop()
+            continue
+        check_name(part, where=path)
+        base.append(part)
+    return "/" + "/".join(base)
+
+
+def has_glob(text: str) -> bool:
+    return any(ch in text for ch in "*?[")

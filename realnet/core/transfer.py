@@ -1,0 +1,139 @@
+"""Export a subtree as one document and import it back, exactly.
+
+The document is the same whether written as JSON or YAML::
+
+    format: realnet-export
+    version: 1
+    root: /projects            # where it was exported from (informative)
+    items:                     # parents before children, in path order
+      - {path: ".", type: Folder, owner: admin, created: …, updated: …, attributes: {}}
+      - {path: notes, type: Document, …}
+
+Import checks every entry (names, types, allowed children, attributes) before it
+writes anything, then inserts all items in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from realnet.core import paths
+from realnet.core.errors import AlreadyExists, NotFound, ValidationError
+from realnet.core.item import Item, ItemDraft
+
+if TYPE_CHECKING:
+    from realnet.core.context import Context
+
+FORMAT = "realnet-export"
+VERSION = 1
+ENTRY_KEYS = {"path", "type", "owner", "created", "updated", "attributes"}
+
+
+def _entry(item: Item, root: str) -> dict[str, Any]:
+    relative = "." if item.path == root else item.path[len(root):].lstrip("/")
+    return {
+        "path": relative,
+        "type": item.type,
+        "owner": item.owner,
+        "created": item.created,
+        "updated": item.updated,
+        "attributes": dict(item.attributes),
+    }
+
+
+def export_tree(context: Context, path: str) -> dict[str, Any]:
+    root = paths.normalize(path)
+    top = context.provider.get(root)
+    entries = [_entry(top, root)]
+    entries.extend(_entry(item, root) for item in context.provider.walk(root))
+    # Path order puts "a-b" between "a" and "a/c"; sort by segments so parents lead.
+    entries[1:] = sorted(entries[1:], key=lambda e: e["path"].split("/"))
+    return {"format": FORMAT, "version": VERSION, "root": root, "items": entries}
+
+
+def _check_document(doc: Any, source: str) -> list[Mapping[str, Any]]:
+    if not isinstance(doc, Mapping):
+        raise ValidationError(f"{source}: expected a mapping with 'format' and 'items'")
+    if doc.get("format") != FORMAT:
+        raise ValidationError(f"{source}: 'format' must be {FORMAT!r}, got {doc.get('format')!r}")
+    if doc.get("version") != VERSION:
+        raise ValidationError(f"{source}: 'version' must be {VERSION}, got {doc.get('version')!r}")
+    entries = doc.get("items")
+    if not isinstance(entries, list) or not entries:
+        raise ValidationError(f"{source}: 'items' must be a non-empty list")
+    return entries
+
+
+def import_tree(
+    context: Context, doc: Any, path: str, *, source: str = "import"
+) -> tuple[Item, int]:
+    """Create the exported subtree at ``path`` (or inside it, when it is a folder)."""
+    entries = _check_document(doc, source)
+    target = paths.normalize(path)
+    first = entries[0]
+    if not isinstance(first, Mapping) or first.get("path") != ".":
+        raise ValidationError(f"{source}: items[0] must be the exported root, with path '.'")
+    existing = context.provider.get_many([target]).get(target)
+    if existing is not None:
+        if not context.can_hold_children(existing):
+            raise AlreadyExists(target)
+        exported_root = doc.get("root")
+        name = paths.name_of(exported_root) if isinstance(exported_root, str) else ""
+        if not name:
+            raise ValidationError(f"{source}: 'root' must name the exported item to import into {target}")
+        target = paths.join(target, paths.check_name(name, where=f"{source}: root"))
+
+    registry = context.types
+    try:
+        parent = context.provider.get(paths.parent_of(target))
+    except NotFound as e:
+        raise NotFound(paths.parent_of(target), "parent folder does not exist") from e
+    types_at: dict[str, str] = {paths.parent_of(target): parent.type}
+    drafts: list[ItemDraft] = []
+    for index, entry in enumerate(entries):
+        where = f"{source}: items[{index}]"
+        if not isinstance(entry, Mapping):
+            raise ValidationError(f"{where}: expected a mapping")
+        unknown = entry.keys() - ENTRY_KEYS
+        if unknown:
+            raise ValidationError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        relative = entry.get("path")
+        if not isinstance(relative, str) or not relative:
+            raise ValidationError(f"{where}: 'path' must be a relative path")
+        if index and (relative == "." or relative.startswith("/")):
+            raise ValidationError(f"{where}: 'path' must be relative to the exported root")
+        item_path = target if relative == "." else paths.normalize(f"{target}/{relative}")
+        where = f"{where} ({relative})"
+        parent_path = paths.parent_of(item_path)
+        parent_type = types_at.get(parent_path)
+        if parent_type is None:
+            raise ValidationError(f"{where}: its parent must come before it in the file")
+        if item_path in types_at:
+            raise ValidationError(f"{where}: listed twice")
+        type_name = entry.get("type")
+        if not isinstance(type_name, str):
+            raise ValidationError(f"{where}: 'type' must name a type")
+        registry.check_creatable(type_name, where=where)
+        if parent_type in registry:
+            registry.check_child(parent_type, type_name, where=where)
+        attributes = entry.get("attributes", {})
+        if not isinstance(attributes, Mapping):
+            raise ValidationError(f"{where}: 'attributes' must be a mapping")
+        checked = registry.validate(type_name, attributes, where=where, fill_defaults=False)
+        context.resource(type_name).validate(item_path, checked)
+        for stamp in ("created", "updated"):
+            if entry.get(stamp) is not None and not isinstance(entry[stamp], str):
+                raise ValidationError(f"{where}: '{stamp}' must be a timestamp string")
+        owner = entry.get("owner") or context.principal
+        if not isinstance(owner, str):
+            raise ValidationError(f"{where}: 'owner' must be a name")
+        types_at[item_path] = type_name
+        drafts.append(ItemDraft(path=item_path, type=type_name, owner=owner, attributes=checked,
+                                created=entry.get("created"), updated=entry.get("updated")))
+    with context.provider.transaction():
+        if context.provider.exists(target):
+            raise AlreadyExists(target)
+        context.provider.insert_many(drafts)
+    context._after_write(target)
+    return context.provider.get(target), len(drafts)

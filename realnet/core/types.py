@@ -1,0 +1,267 @@
+"""Type definitions and the registry that validates items against them."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from realnet.core.errors import NotFound, ValidationError
+
+KINDS = ("string", "text", "int", "float", "bool", "datetime", "json", "secret", "ref", "enum")
+ANY_CHILD = "*"
+MAX_STRING = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeDef:
+    name: str
+    kind: str = "string"
+    required: bool = False
+    default: Any = None
+    description: str = ""
+    values: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind}
+        if self.required:
+            out["required"] = True
+        if self.default is not None:
+            out["default"] = self.default
+        if self.description:
+            out["description"] = self.description
+        if self.values:
+            out["values"] = list(self.values)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class TypeDef:
+    """One type as declared in an initialization file (own fields only, not inherited)."""
+
+    name: str
+    base: str | None = None
+    description: str = ""
+    module: str | None = None
+    abstract: bool = False
+    attributes: Mapping[str, AttributeDef] = field(default_factory=dict)
+    children: tuple[str, ...] | None = None
+    instances: tuple[Mapping[str, Any], ...] = ()
+    icon: str = ""
+    views: tuple[str, ...] = ()
+    forms: tuple[str, ...] = ()
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name}
+        if self.base:
+            out["base"] = self.base
+        if self.description:
+            out["description"] = self.description
+        if self.module:
+            out["module"] = self.module
+        if self.abstract:
+            out["abstract"] = True
+        if self.attributes:
+            out["attributes"] = {n: a.to_dict() for n, a in self.attributes.items()}
+        if self.children is not None:
+            out["children"] = list(self.children)
+        if self.instances:
+            out["instances"] = [dict(i) for i in self.instances]
+        if self.icon:
+            out["icon"] = self.icon
+        if self.views:
+            out["views"] = list(self.views)
+        if self.forms:
+            out["forms"] = list(self.forms)
+        return out
+
+
+def coerce(attr: AttributeDef, value: Any, *, where: str, from_text: bool) -> Any:
+    """Check ``value`` against ``attr``; with ``from_text`` a command-line string is converted."""
+    label = f"{where}: attribute '{attr.name}'"
+    kind = attr.kind
+    if value is None:
+        if attr.required:
+            raise ValidationError(f"{label} is required")
+        return None
+    if kind in ("string", "text", "secret", "ref", "enum", "datetime"):
+        if not isinstance(value, str):
+            raise ValidationError(f"{label} expects {kind} text, got {type(value).__name__}")
+        if kind == "string" and ("\n" in value or len(value) > MAX_STRING):
+            raise ValidationError(
+                f"{label} expects a single line of at most {MAX_STRING} characters "
+                "(use a text attribute for more)"
+            )
+        if kind == "ref" and not value.startswith("/"):
+            raise ValidationError(f"{label} expects an absolute path, got {value!r}")
+        if kind == "enum" and value not in attr.values:
+            raise ValidationError(f"{label} expects one of {', '.join(attr.values)}, got {value!r}")
+        if kind == "datetime":
+            try:
+                datetime.fromisoformat(value)
+            except ValueError as e:
+                raise ValidationError(
+                    f"{label} expects an ISO 8601 date-time, got {value!r}"
+                ) from e
+        return value
+    if kind == "int":
+        if from_text and isinstance(value, str):
+            try:
+                return int(value, 10)
+            except ValueError as e:
+                raise ValidationError(f"{label} expects an integer, got {value!r}") from e
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(f"{label} expects an integer, got {value!r}")
+        return value
+    if kind == "float":
+        if from_text and isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError as e:
+                raise ValidationError(f"{label} expects a number, got {value!r}") from e
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError(f"{label} expects a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ValidationError(f"{label} expects a finite number, got {value!r}")
+        return float(value)
+    if kind == "bool":
+        if from_text and isinstance(value, str):
+            lowered = value.lower()
+            if lowered in ("true", "yes", "on", "1"):
+                return True
+            if lowered in ("false", "no", "off", "0"):
+                return False
+            raise ValidationError(f"{label} expects true or false, got {value!r}")
+        if not isinstance(value, bool):
+            raise ValidationError(f"{label} expects true or false, got {value!r}")
+        return value
+    if kind == "json":
+        if from_text and isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as e:
+                raise ValidationError(f"{label} expects JSON: {e.msg} at column {e.colno}") from e
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as e:
+            raise ValidationError(f"{label} expects a JSON value") from e
+        return value
+    raise ValidationError(f"{label} has unknown kind {kind!r}")
+
+
+class TypeRegistry:
+    """All known types with inheritance resolved; read-only once built."""
+
+    def __init__(self, types: Iterable[TypeDef]) -> None:
+        self._types: dict[str, TypeDef] = {t.name: t for t in types}
+        self._attrs: dict[str, dict[str, AttributeDef]] = {}
+        self._lineage: dict[str, tuple[str, ...]] = {}
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._types
+
+    def __iter__(self):
+        return iter(sorted(self._types.values(), key=lambda t: t.name))
+
+    def __len__(self) -> int:
+        return len(self._types)
+
+    def get(self, name: str, *, where: str | None = None) -> TypeDef:
+        try:
+            return self._types[name]
+        except KeyError:
+            raise NotFound(where or name, f"unknown type {name!r} (see 'types')") from None
+
+    def lineage(self, name: str) -> tuple[str, ...]:
+        """The type and its bases, most specific first."""
+        cached = self._lineage.get(name)
+        if cached is None:
+            chain: list[str] = []
+            current: str | None = name
+            while current is not None and current not in chain:
+                chain.append(current)
+                current = self._types[current].base if current in self._types else None
+            cached = self._lineage[name] = tuple(chain)
+        return cached
+
+    def is_a(self, name: str, ancestor: str) -> bool:
+        return ancestor in self.lineage(name)
+
+    def subtypes(self, name: str) -> list[str]:
+        """``name`` and every type that inherits from it."""
+        return sorted(t for t in self._types if self.is_a(t, name))
+
+    def attributes(self, name: str) -> dict[str, AttributeDef]:
+        """Own and inherited attributes; a subtype's definition overrides its base's."""
+        cached = self._attrs.get(name)
+        if cached is None:
+            cached = {}
+            for type_name in reversed(self.lineage(name)):
+                cached.update(self._types[type_name].attributes)
+            self._attrs[name] = cached
+        return cached
+
+    def allowed_children(self, name: str) -> tuple[str, ...]:
+        for type_name in self.lineage(name):
+            children = self._types[type_name].children
+            if children is not None:
+                return children
+        return ()
+
+    def module(self, name: str) -> str | None:
+        for type_name in self.lineage(name):
+            if self._types[type_name].module:
+                return self._types[type_name].module
+        return None
+
+    def check_child(self, parent_type: str, child_type: str, *, where: str) -> None:
+        allowed = self.allowed_children(parent_type)
+        if ANY_CHILD in allowed:
+            return
+        if any(self.is_a(child_type, a) for a in allowed):
+            return
+        expected = ", ".join(allowed) if allowed else "no children"
+        raise ValidationError(
+            f"{where}: a {parent_type} cannot hold a {child_type} (allowed: {expected})"
+        )
+
+    def check_creatable(self, name: str, *, where: str) -> TypeDef:
+        typedef = self.get(name, where=where)
+        if typedef.abstract:
+            raise ValidationError(f"{where}: type {name} is abstract and cannot be created")
+        return typedef
+
+    def validate(
+        self,
+        type_name: str,
+        attributes: Mapping[str, Any],
+        *,
+        where: str,
+        from_text: bool = False,
+        fill_defaults: bool = True,
+    ) -> dict[str, Any]:
+        """Return the attributes checked, converted and completed with defaults."""
+        known = self.attributes(type_name)
+        out: dict[str, Any] = {}
+        for key, value in attributes.items():
+            attr = known.get(key)
+            if attr is None:
+                names = ", ".join(sorted(known)) or "none"
+                raise ValidationError(
+                    f"{where}: type {type_name} has no attribute '{key}' (known: {names})"
+                )
+            converted = coerce(attr, value, where=where, from_text=from_text)
+            if converted is not None:
+                out[key] = converted
+        for key, attr in known.items():
+            if key in out:
+                continue
+            if fill_defaults and attr.default is not None:
+                out[key] = attr.default
+            elif attr.required:
+                raise ValidationError(f"{where}: attribute '{key}' is required for a {type_name}")
+        return out

@@ -1,0 +1,131 @@
+"""The provider interface: a handful of primitives every store implements.
+
+Providers store and find items; they know nothing of types or permissions, which
+the tree service above them enforces. Every provider raises only
+:mod:`realnet.core.errors`, translated from its driver's exceptions at its edge.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from realnet.core.errors import NotFound
+from realnet.core.item import ChildrenPage, Item, ItemDraft
+
+
+class Provider(ABC):
+    """One store of items. Paths given to a provider are absolute and normalised."""
+
+    #: ``read-only``, ``content``, ``watch`` … — what optional abilities this store has.
+    capabilities: frozenset[str] = frozenset()
+    #: A short label for prompts and ``info`` (``local``, ``db.example:5432/realnet``).
+    label: str = ""
+
+    # -- reading ---------------------------------------------------------------
+    @abstractmethod
+    def get(self, path: str) -> Item:
+        """The item at ``path``; :class:`NotFound` if there is none."""
+
+    @abstractmethod
+    def get_many(self, paths: Sequence[str]) -> dict[str, Item]:
+        """The items that exist among ``paths``, in one round trip."""
+
+    @abstractmethod
+    def children(
+        self,
+        path: str,
+        *,
+        order: str = "name",
+        limit: int = 100,
+        cursor: str | None = None,
+        name_prefix: str | None = None,
+    ) -> ChildrenPage:
+        """One keyset-paged page of the direct children of ``path``."""
+
+    @abstractmethod
+    def count_children(self, path: str) -> int: ...
+
+    @abstractmethod
+    def search(
+        self,
+        root: str,
+        *,
+        types: Sequence[str] | None = None,
+        name_glob: str | None = None,
+        max_depth: int | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> ChildrenPage:
+        """Items below ``root`` (``root`` itself excluded), ordered by path, paged."""
+
+    @abstractmethod
+    def count_subtree(self, path: str) -> int:
+        """How many items lie below ``path``."""
+
+    # -- writing ---------------------------------------------------------------
+    @abstractmethod
+    def create(self, draft: ItemDraft) -> Item:
+        """Insert one item; :class:`AlreadyExists` or :class:`NotFound` (parent)."""
+
+    @abstractmethod
+    def insert_many(self, drafts: Iterable[ItemDraft]) -> int:
+        """Insert items whose parents come before them, in one transaction."""
+
+    @abstractmethod
+    def update(
+        self,
+        path: str,
+        attributes: Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+    ) -> Item:
+        """Replace the attributes; :class:`Conflict` when ``expected_version`` is stale."""
+
+    @abstractmethod
+    def delete(self, path: str, *, recursive: bool = False) -> int:
+        """Delete an item (and its subtree with ``recursive``); returns the count removed."""
+
+    @abstractmethod
+    def move(self, source: str, target: str) -> Item:
+        """Move ``source`` and its subtree to the new path ``target``."""
+
+    @abstractmethod
+    def copy(self, source: str, target: str, *, owner: str) -> Item:
+        """Copy ``source`` and its subtree to the new path ``target``."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """All writes inside happen together or not at all; nests."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    # -- derived ---------------------------------------------------------------
+    def exists(self, path: str) -> bool:
+        try:
+            self.get(path)
+        except NotFound:
+            return False
+        return True
+
+    def iter_children(self, path: str, *, order: str = "name", page_size: int = 500) -> Iterator[Item]:
+        cursor = None
+        while True:
+            page = self.children(path, order=order, limit=page_size, cursor=cursor)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def walk(self, root: str, *, max_depth: int | None = None, page_size: int = 1000) -> Iterator[Item]:
+        """Every item below ``root`` in path order, fetched page by page."""
+        cursor = None
+        while True:
+            page = self.search(root, max_depth=max_depth, limit=page_size, cursor=cursor)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor

@@ -1,0 +1,40 @@
+"""Versioned schema for SQL stores.
+
+Items keep a materialised ``path`` beside ``parent_id`` so that a path resolves
+with one index lookup and a subtree is one index range (``path`` between
+``P/`` and ``P0``: ``0`` is the character after ``/``), whatever the tree's size.
+Every migration is applied in one transaction; the store records its version.
+"""
+
+from __future__ import annotations
+
+#: 'RNET' — marks a SQLite file as a Realnet store (PRAGMA application_id).
+SQLITE_APPLICATION_ID = 0x524E4554
+
+SQLITE_MIGRATIONS: tuple[str, ...] = (
+    # 1: the item table and the indexes every listing and lookup relies on.
+    """
+    CREATE TABLE items (
+        id          TEXT PRIMARY KEY,
+        parent_id   TEXT REFERENCES items(id) DEFERRABLE INITIALLY DEFERRED,
+        name        TEXT NOT NULL,
+        path        TEXT NOT NULL UNIQUE,
+        depth       INTEGER NOT NULL,
+        type        TEXT NOT NULL,
+        owner       TEXT NOT NULL,
+        attributes  TEXT NOT NULL DEFAULT '{}',
+        acl         TEXT NOT NULL DEFAULT '[]',
+        version     INTEGER NOT NULL DEFAULT 1,
+        created     TEXT NOT NULL,
+        updated     TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX items_parent_name ON items(parent_id, name);
+    CREATE INDEX items_parent_type ON items(parent_id, type, name);
+    CREATE INDEX items_parent_updated ON items(parent_id, updated, name);
+    CREATE INDEX items_type ON items(type, path);
+    CREATE TABLE realnet_meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+)

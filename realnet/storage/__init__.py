@@ -1,0 +1,1 @@
+"""Content storage for file items: a local folder by default, S3 in production."""

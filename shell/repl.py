@@ -1,0 +1,121 @@
+"""The shell loop: read a line, run its commands, print, and on error one line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+
+import click
+
+from realnet.commands import command_group
+from realnet.commands.session import Session
+from realnet.core.errors import RealnetError, UsageError
+from realnet.shell.lines import split_commands, split_words
+
+
+class ExitShell(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+class Shell:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.group = command_group()
+        self.commands: dict[str, click.Command] = dict(self.group.commands)  # type: ignore[attr-defined]
+        self.last_status = 0
+
+    # -- running commands --------------------------------------------------------
+    def execute(self, text: str, *, where: str = "") -> int:
+        """Run every command on one line; stop at the first failure. Returns the status."""
+        for command in split_commands(text):
+            status = self.execute_one(split_words(command), where=where)
+            if status:
+                return status
+        return 0
+
+    def execute_one(self, words: list[str], *, where: str = "") -> int:
+        if not words:
+            return 0
+        name = words[0]
+        err = self.session.stderr
+        if name in ("exit", "quit"):
+            code = 0
+            if len(words) > 1:
+                if not words[1].isdigit():
+                    err.write(f"{where}exit: expected a number, got {words[1]!r}\n")
+                    return 2
+                code = int(words[1])
+            raise ExitShell(code)
+        if name not in self.commands:
+            hint = " (use it from your system shell)" if name in ("shell", "tui", "server") else \
+                " (try 'help')"
+            err.write(f"{where}{name}: unknown command{hint}\n")
+            return 2
+        try:
+            status = self.group.main(args=words, prog_name=name, standalone_mode=False,
+                                     obj=self.session)
+        except RealnetError as e:
+            err.write(f"{where}{name}: {e}\n")
+            return e.exit_code
+        except click.exceptions.Exit as e:
+            return e.exit_code
+        except click.UsageError as e:
+            message = e.format_message().replace("\n", " ")
+            err.write(f"{where}{name}: {message} (see 'help {name}')\n")
+            return 2
+        except click.ClickException as e:
+            err.write(f"{where}{name}: {e.format_message()}\n")
+            return 1
+        except click.exceptions.Abort:
+            err.write(f"{where}{name}: aborted\n")
+            return 1
+        except KeyboardInterrupt:
+            err.write(f"{where}{name}: interrupted\n")
+            return 130
+        return status if isinstance(status, int) else 0
+
+    # -- modes -------------------------------------------------------------------
+    def run(self, *, command: str | None = None, keep_going: bool = False) -> int:
+        try:
+            self.session.context.types  # open the store now: a broken one fails before the prompt
+        except RealnetError as e:
+            self.session.stderr.write(f"realnet: {e}\n")
+            return e.exit_code
+        try:
+            if command is not None:
+                return self.run_script([command], keep_going=keep_going, name="-c")
+            if sys.stdin.isatty() and sys.stdout.isatty():
+                return self.run_interactive()
+            return self.run_script(sys.stdin, keep_going=keep_going, name="stdin")
+        except ExitShell as e:
+            return e.code
+
+    def run_script(self, lines: Iterable[str], *, keep_going: bool, name: str) -> int:
+        """No prompt, no colour; stop at the first failing command unless told otherwise."""
+        self.session.interactive = False
+        failed = 0
+        for number, line in enumerate(lines, start=1):
+            where = f"{name}:{number}: " if name != "-c" else ""
+            try:
+                status = self.execute(line, where=where)
+            except UsageError as e:
+                self.session.stderr.write(f"{where}{e}\n")
+                status = 2
+            if status:
+                failed = failed or status
+                if not keep_going:
+                    return status
+        return failed
+
+    def run_interactive(self) -> int:
+        from realnet.shell.interactive import InteractiveLoop
+
+        return InteractiveLoop(self).run()
+
+
+def history_path(session: Session) -> str:
+    home = session.settings.home if session.settings else os.path.expanduser("~/.realnet")
+    os.makedirs(home, exist_ok=True)
+    return os.path.join(home, "history")

@@ -1,0 +1,1 @@
+"""The Textual dashboard (``realnet tui``); it grows in its own issue."""
