@@ -32,7 +32,7 @@ def build_cli() -> click.Group:
 
         ctx.exit(run_shell(ctx.find_root().obj, command=command, keep_going=keep_going))
 
-    click.version_option(__version__, "--version", prog_name="realnet")(group)
+    click.version_option(__version__, "--version", message="realnet %(version)s")(group)
     return group
 
 

@@ -6,9 +6,6 @@ from collections.abc import Iterator
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
-
-from realnet.commands.session import Session
-from realnet.core.errors import RealnetError
 from realnet.shell.completion import (
     PATH_COMPLETION_LIMIT,
     SHELL_ONLY,
@@ -17,6 +14,9 @@ from realnet.shell.completion import (
     matching,
     split_path_prefix,
 )
+
+from realnet.commands.session import Session
+from realnet.core.errors import RealnetError
 
 
 class ShellCompleter(Completer):

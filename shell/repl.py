@@ -7,11 +7,11 @@ import sys
 from collections.abc import Iterable
 
 import click
+from realnet.shell.lines import split_commands, split_words
 
 from realnet.commands import command_group
 from realnet.commands.session import Session
 from realnet.core.errors import RealnetError, UsageError
-from realnet.shell.lines import split_commands, split_words
 
 
 class ExitShell(Exception):
@@ -79,7 +79,8 @@ class Shell:
     # -- modes -------------------------------------------------------------------
     def run(self, *, command: str | None = None, keep_going: bool = False) -> int:
         try:
-            self.session.context.types  # open the store now: a broken one fails before the prompt
+            # Open the store now, so that a broken one fails before the first prompt.
+            self.session.context.ensure_initialized()
         except RealnetError as e:
             self.session.stderr.write(f"realnet: {e}\n")
             return e.exit_code

@@ -165,10 +165,7 @@ def _write_atomically(target: Path, text: str) -> None:
 
 def _read_document(file: str) -> Any:
     try:
-        if file == "-":
-            text = sys.stdin.read()
-        else:
-            text = Path(file).read_text(encoding="utf-8")
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise NotFound(file, "no such file") from None
     except (OSError, UnicodeDecodeError) as e:

@@ -46,10 +46,7 @@ def expand(session: Session, pattern: str) -> list[str]:
     head, _, glob = pattern.rpartition("/")
     if paths.has_glob(head):
         raise UsageError(f"{pattern}: wildcards are supported in the last segment only")
-    if "/" not in pattern:
-        folder = session.cwd
-    else:
-        folder = session.resolve(head or paths.ROOT)
+    folder = session.cwd if "/" not in pattern else session.resolve(head or paths.ROOT)
     matches: list[str] = []
     cursor = None
     while True:

@@ -30,7 +30,7 @@ def register(group: click.Group) -> None:
         """Create an item of a type, with attributes."""
         session = session_of(ctx)
         values = parse_assignments(attrs, flag="--attr")
-        item = session.context.create(session.resolve(path), type_name, values,
+        item = session.context.create(session.resolve_new(path), type_name, values,
                                       from_text=True, parents=parents)
         _report(session, item, output, f"created {item.path}")
 

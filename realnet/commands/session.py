@@ -14,7 +14,7 @@ from realnet.commands import output
 from realnet.config import Settings, load_settings
 from realnet.core import paths
 from realnet.core.context import Context
-from realnet.core.errors import RealnetError
+from realnet.core.errors import InvalidName, RealnetError
 
 
 @dataclass
@@ -56,6 +56,15 @@ class Session:
     def resolve(self, path: str | None) -> str:
         home = self.context.home if path and path.startswith("~") else None
         return paths.resolve(path or "", self.cwd, home=home, previous=self.previous)
+
+    def resolve_new(self, path: str) -> str:
+        """Resolve the path of an item to be created: its last segment is a name, not a step."""
+        last = path.rstrip("/").rsplit("/", 1)[-1]
+        if last in (".", ".."):
+            raise InvalidName(f"{path}: '.' and '..' are not allowed as names")
+        if last in ("~", "-"):
+            raise InvalidName(f"{path}: {last!r} is not allowed as the name of a new item")
+        return self.resolve(path)
 
     def change_folder(self, path: str) -> None:
         if path != self.cwd:

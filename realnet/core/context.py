@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from realnet.core import paths
 from realnet.core.errors import (
     AlreadyExists,
+    InvalidPath,
     NotFound,
     StoreError,
     ValidationError,
@@ -315,6 +316,8 @@ class Context:
             existing = self.provider.get_many([target]).get(target)
             if existing is not None and self.can_hold_children(existing):
                 target = paths.join(target, item.name)
+            if paths.is_within(target, source):
+                raise InvalidPath(f"{target}: cannot move or copy {source} into itself")
             if parents:
                 self._make_parents(target)
             try:
