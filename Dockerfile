@@ -1,0 +1,24 @@
+# Realnet in a container: `kubectl exec -it POD -- realnet shell` reaches the same tree.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    REALNET_HOME=/data
+
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY realnet ./realnet
+COPY shell ./shell
+COPY tui ./tui
+COPY initialization ./initialization
+RUN pip install --no-cache-dir . \
+    && useradd --create-home --uid 10001 realnet \
+    && mkdir -p /data \
+    && chown realnet:realnet /data
+
+USER realnet
+WORKDIR /data
+VOLUME ["/data"]
+ENTRYPOINT ["realnet"]
+CMD ["shell"]
