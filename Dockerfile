@@ -17,7 +17,7 @@ RUN pip install --no-cache-dir . \
     && mkdir -p /data \
     && chown realnet:realnet /data
 
-USER realnet
+USER 10001
 WORKDIR /data
 VOLUME ["/data"]
 ENTRYPOINT ["realnet"]
