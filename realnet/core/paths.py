@@ -7,7 +7,11 @@ turns them into absolute paths before anything reaches a provider.
 
 from __future__ import annotations
 
+import re
+
 from realnet.core.errors import InvalidName, InvalidPath
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 MAX_NAME_BYTES = 255
 ROOT = "/"
@@ -22,15 +26,18 @@ def check_name(name: str, *, where: str | None = None) -> str:
         raise InvalidName(f"{label}: '.' and '..' are not allowed as names")
     if "/" in name:
         raise InvalidName(f"{label}: a name must not contain '/'")
-    for ch in name:
-        if ord(ch) < 0x20 or ord(ch) == 0x7F:
-            raise InvalidName(
-                f"{label}: a name must not contain control characters (found {ch!r})"
-            )
-    try:
-        size = len(name.encode("utf-8"))
-    except UnicodeEncodeError as e:
-        raise InvalidName(f"{label}: a name must be valid UTF-8") from e
+    control = _CONTROL.search(name)
+    if control:
+        raise InvalidName(
+            f"{label}: a name must not contain control characters (found {control.group()!r})"
+        )
+    if len(name) * 4 > MAX_NAME_BYTES:  # only long names can exceed the limit in bytes
+        try:
+            size = len(name.encode("utf-8"))
+        except UnicodeEncodeError as e:
+            raise InvalidName(f"{label}: a name must be valid UTF-8") from e
+    else:
+        size = 0
     if size > MAX_NAME_BYTES:
         raise InvalidName(
             f"{label[:60]}…: a name may have at most {MAX_NAME_BYTES} bytes of UTF-8 (got {size})"

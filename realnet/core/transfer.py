@@ -90,6 +90,7 @@ def import_tree(
     except NotFound as e:
         raise NotFound(paths.parent_of(target), "parent folder does not exist") from e
     types_at: dict[str, str] = {paths.parent_of(target): parent.type}
+    resources: dict[str, Any] = {}
     drafts: list[ItemDraft] = []
     for index, entry in enumerate(entries):
         where = f"{source}: items[{index}]"
@@ -103,9 +104,14 @@ def import_tree(
             raise ValidationError(f"{where}: 'path' must be a relative path")
         if index and (relative == "." or relative.startswith("/")):
             raise ValidationError(f"{where}: 'path' must be relative to the exported root")
-        item_path = target if relative == "." else paths.normalize(f"{target}/{relative}")
+        if relative == ".":
+            item_path, parent_path = target, paths.parent_of(target)
+        else:
+            head, _, name = relative.rpartition("/")
+            paths.check_name(name, where=f"{where}: path {relative!r}")
+            parent_path = f"{target}/{head}" if head else target
+            item_path = f"{parent_path}/{name}" if parent_path != paths.ROOT else f"/{name}"
         where = f"{where} ({relative})"
-        parent_path = paths.parent_of(item_path)
         parent_type = types_at.get(parent_path)
         if parent_type is None:
             raise ValidationError(f"{where}: its parent must come before it in the file")
@@ -121,7 +127,10 @@ def import_tree(
         if not isinstance(attributes, Mapping):
             raise ValidationError(f"{where}: 'attributes' must be a mapping")
         checked = registry.validate(type_name, attributes, where=where, fill_defaults=False)
-        context.resource(type_name).validate(item_path, checked)
+        resource = resources.get(type_name)
+        if resource is None:
+            resource = resources[type_name] = context.resource(type_name)
+        resource.validate(item_path, checked)
         for stamp in ("created", "updated"):
             if entry.get(stamp) is not None and not isinstance(entry[stamp], str):
                 raise ValidationError(f"{where}: '{stamp}' must be a timestamp string")
