@@ -119,4 +119,8 @@ class Shell:
 def history_path(session: Session) -> str:
     home = session.settings.home if session.settings else os.path.expanduser("~/.realnet")
     os.makedirs(home, exist_ok=True)
-    return os.path.join(home, "history")
+    path = os.path.join(home, "history")
+    # Commands can carry sensitive values: the history is readable by its owner only.
+    os.close(os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)
+    return path

@@ -71,6 +71,11 @@ class Session:
             self.previous, self.cwd = self.cwd, path
 
     def emit(self, result: Any, fmt: str = "table") -> None:
+        if isinstance(result, output.ItemList) and self._context is not None:
+            shown = tuple(self._context.shown(i) for i in result.items)
+            result = output.ItemList(shown, result.long, result.next_cursor, result.show_path)
+        elif isinstance(result, output.ItemDetail) and self._context is not None:
+            result = output.ItemDetail(self._context.shown(result.item))
         output.emit(result, fmt, stream=self.stdout)
 
     def note(self, text: str) -> None:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 TYPES_FOLDER = "/types"
 HOME_FOLDER = "/home"
 LOCAL_ADMIN = "admin"
+REDACTED = "<redacted>"
 
 
 class ResourceLookup(Protocol):
@@ -206,6 +207,19 @@ class Context:
         if text is None:
             raise ValidationError(f"{item.path}: a {item.type} has no text content to show")
         return text
+
+    def shown(self, item: Item) -> Item:
+        """The item as faces may display it: attributes of kind ``secret`` redacted."""
+        if item.type not in self.types:
+            return item
+        secret = [n for n, a in self.types.attributes(item.type).items()
+                  if a.kind == "secret" and n in item.attributes]
+        if not secret:
+            return item
+        attributes = dict(item.attributes)
+        for name in secret:
+            attributes[name] = REDACTED
+        return item._replace(attributes=attributes)
 
     def can_hold_children(self, item: Item) -> bool:
         return item.type in self.types and bool(self.types.allowed_children(item.type))

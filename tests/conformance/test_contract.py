@@ -271,3 +271,13 @@ class TestTransactions:
             folder(tree, "/t1/x")
             folder(tree, "/t1")
         assert snapshot(tree) == before
+
+
+class TestSecrets:
+    def test_secret_attributes_are_redacted_for_display(self, tree):
+        tree.create("/types/Login", "Type", {"definition": {
+            "name": "Login", "base": "Item", "attributes": {"user": "string", "password": "secret"}}})
+        item = tree.create("/l", "Login", {"user": "u", "password": "hunter2"})
+        shown = tree.shown(item)
+        assert shown.attributes == {"user": "u", "password": "<redacted>"}
+        assert "hunter2" not in repr(shown)

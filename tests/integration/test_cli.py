@@ -116,3 +116,13 @@ def test_console_script_and_python_m():
 def test_piped_output_has_no_decoration(cli):
     out = cli("ls", "-l", "/").out
     assert "\x1b[" not in out and "│" not in out
+
+
+def test_secrets_never_printed(cli):
+    cli("create", "/types/Login", "--type", "Type", "-a",
+        'definition={"name": "Login", "base": "Item", "attributes": {"password": "secret"}}')
+    assert cli("create", "/l", "--type", "Login", "-a", "password=hunter2").code == 0
+    for args in (["get", "/l"], ["get", "/l", "-o", "json"], ["ls", "-l", "/"], ["find", "/", "-o", "yaml"]):
+        result = cli(*args)
+        assert result.code == 0 and "hunter2" not in result.out, args
+    assert "<redacted>" in cli("get", "/l").out
