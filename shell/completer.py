@@ -6,6 +6,9 @@ from collections.abc import Iterator
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
+
+from realnet.commands.session import Session
+from realnet.core.errors import RealnetError
 from realnet.shell.completion import (
     PATH_COMPLETION_LIMIT,
     SHELL_ONLY,
@@ -14,9 +17,6 @@ from realnet.shell.completion import (
     matching,
     split_path_prefix,
 )
-
-from realnet.commands.session import Session
-from realnet.core.errors import RealnetError
 
 
 class ShellCompleter(Completer):
@@ -66,7 +66,7 @@ class ShellCompleter(Completer):
             type_name = context.get(self.session.resolve(expect.item_path)).type
         if type_name is None or type_name not in context.types:
             return []
-        suffix = "=" if expect.command == "set" or expect.kind == "attribute" else ""
+        suffix = "=" if expect.assign else ""
         if "=" in expect.prefix:
             return []
         return [(f"{name}{suffix}", attr.kind)

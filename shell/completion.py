@@ -33,6 +33,8 @@ class Expectation:
     #: For attributes: the type named by --type, or the path whose type counts.
     type_name: str | None = None
     item_path: str | None = None
+    #: Attributes offered as ``NAME=`` (to assign) rather than bare ``NAME`` (``--unset``).
+    assign: bool = True
 
 
 def _tokens(text: str) -> list[str]:
@@ -60,6 +62,8 @@ def analyze(text: str, commands: dict[str, click.Command]) -> Expectation:
     """Decide what belongs at the end of ``text`` (the line up to the cursor)."""
     words = _tokens(text)
     current = words[-1]
+    if current[:1] in ("'", '"') and current.count(current[0]) == 1:
+        current = current[1:]  # an open quote: complete what follows it, leave the quote
     if len(words) == 1:
         return Expectation("command", current)
     name = words[0]
@@ -77,7 +81,8 @@ def analyze(text: str, commands: dict[str, click.Command]) -> Expectation:
                 type_name = _value_of(command, before, "--type")
                 item = _positionals(command, before)[:1]
                 return Expectation("attribute", current, name, type_name=type_name,
-                                   item_path=item[0] if item and name != "create" else None)
+                                   item_path=item[0] if item and name != "create" else None,
+                                   assign=flag != "--unset")
             if flag in FILE_OPTIONS:
                 return Expectation("file", current, name)
             if isinstance(option.type, click.Choice):

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from prompt_toolkit import PromptSession
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory
-from realnet.shell.completer import ShellCompleter
 
 from realnet.core.errors import UsageError
+from realnet.shell.completer import ShellCompleter
 
 if TYPE_CHECKING:
     from realnet.shell.repl import Shell

@@ -13,6 +13,7 @@ def split_commands(line: str) -> list[str]:
     current: list[str] = []
     quote: str | None = None
     escaped = False
+    word_start = True  # a '#' starts a comment only where a word could start
     for ch in line:
         if escaped:
             current.append(ch)
@@ -21,6 +22,7 @@ def split_commands(line: str) -> list[str]:
         if ch == "\\" and quote != "'":
             current.append(ch)
             escaped = True
+            word_start = False
             continue
         if quote:
             if ch == quote:
@@ -30,14 +32,17 @@ def split_commands(line: str) -> list[str]:
         if ch in "'\"":
             quote = ch
             current.append(ch)
+            word_start = False
             continue
-        if ch == "#" and (not current or current[-1].isspace()):
+        if ch == "#" and word_start:
             break
         if ch == ";":
             commands.append("".join(current))
             current = []
+            word_start = True
             continue
         current.append(ch)
+        word_start = ch.isspace()
     if quote:
         raise UsageError(f"unterminated {quote} quote")
     commands.append("".join(current))

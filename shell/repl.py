@@ -7,11 +7,11 @@ import sys
 from collections.abc import Iterable
 
 import click
-from realnet.shell.lines import split_commands, split_words
 
 from realnet.commands import command_group
 from realnet.commands.session import Session
 from realnet.core.errors import RealnetError, UsageError
+from realnet.shell.lines import split_commands, split_words
 
 
 class ExitShell(Exception):
