@@ -15,7 +15,9 @@ def open_provider(settings: Settings) -> Provider:
     cls = provider_class(settings.db_type)
     if settings.db_type == "sqlite":
         return cls(settings.db_path, label=settings.store_label)  # type: ignore[call-arg]
-    raise ConfigError(f"REALNET_DB_TYPE={settings.db_type}: not supported yet")
+    if settings.db_type == "postgresql":
+        return cls(settings.postgres_conninfo(), label=settings.store_label)  # type: ignore[call-arg]
+    raise ConfigError(f"REALNET_DB_TYPE={settings.db_type}: no way to open this store")
 
 
 def open_context(settings: Settings) -> Context:

@@ -59,7 +59,26 @@ class Settings:
     def store_label(self) -> str:
         if self.db_type == "sqlite":
             return "local"
+        if self.db_url:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(self.db_url)
+            return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
         return f"{self.db_host}:{self.db_port}/{self.db_name}"
+
+    def postgres_conninfo(self) -> str:
+        """The libpq connection string; the password goes to libpq, never to output."""
+        if self.db_url:
+            return self.db_url
+        from psycopg.conninfo import make_conninfo
+
+        parts = {"host": self.db_host, "port": self.db_port, "dbname": self.db_name,
+                 "application_name": "realnet"}
+        if self.db_user:
+            parts["user"] = self.db_user
+        if self.db_password:
+            parts["password"] = self.db_password
+        return make_conninfo(**parts)
 
     def describe(self) -> dict[str, str]:
         """The settings in force, safe to print (no password)."""

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pgserver import PostgresServer
 
 from realnet.app import open_context
 from realnet.cli import run
@@ -26,6 +30,47 @@ def realnet_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("REALNET_HOME", str(home))
     monkeypatch.chdir(tmp_path)
     return home
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer | str]:
+    """A real PostgreSQL server for the whole run, or the one REALNET_TEST_POSTGRES_URL names.
+
+    Failing to start it fails the tests that need it: they never skip.
+    """
+    external = os.environ.get("REALNET_TEST_POSTGRES_URL")
+    if external:
+        yield external
+        return
+    try:
+        server = PostgresServer().start()
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+        pytest.fail(f"cannot start a PostgreSQL server for the tests: {e}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def server_url(server: PostgresServer | str, database: str = "postgres") -> str:
+    if isinstance(server, str):
+        return server
+    return server.url(database)
+
+
+@pytest.fixture
+def pg_schema(postgres_server) -> Iterator[str]:
+    """A fresh, empty schema per test; the connection string selects it."""
+    import psycopg
+
+    url = server_url(postgres_server)
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    sep = "&" if "?" in url else "?"
+    yield f"{url}{sep}options=-csearch_path%3D{name}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {name} CASCADE")
 
 
 @pytest.fixture

@@ -124,6 +124,7 @@ class Context:
         created = updated = unchanged = items = 0
         provider = self.provider
         with provider.transaction():
+            provider.lock("realnet-init")  # replicas starting together initialize once
             if not provider.exists(paths.ROOT):
                 provider.create(ItemDraft(path=paths.ROOT, type="Folder", owner=LOCAL_ADMIN))
             if not provider.exists(TYPES_FOLDER):

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 
 PROVIDERS: dict[str, tuple[str, str]] = {
     "sqlite": ("realnet.providers.sql.sqlite:SqliteProvider", ""),
+    "postgresql": (
+        "realnet.providers.sql.postgresql:PostgresProvider",
+        "install it with: pip install 'realnet[postgresql]'",
+    ),
 }
 
 

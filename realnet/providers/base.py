@@ -100,6 +100,13 @@ class Provider(ABC):
     def transaction(self) -> AbstractContextManager[None]:
         """All writes inside happen together or not at all; nests."""
 
+    def lock(self, name: str) -> None:  # noqa: B027 - optional hook
+        """Inside a transaction, hold a store-wide lock called ``name`` until it ends.
+
+        For work that replicas must not do twice at once (initialization). Stores whose
+        write transactions are already exclusive need not do anything.
+        """
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 

@@ -19,12 +19,21 @@ def sqlite_provider(tmp_path: Path) -> Provider:
     return SqliteProvider(tmp_path / "store.db")
 
 
-PROVIDERS: dict[str, Callable[[Path], Provider]] = {"sqlite": sqlite_provider}
+def postgresql_provider(request: pytest.FixtureRequest) -> Provider:
+    from realnet.providers.sql.postgresql import PostgresProvider
+
+    return PostgresProvider(request.getfixturevalue("pg_schema"), label="test")
+
+
+PROVIDERS: dict[str, Callable[[pytest.FixtureRequest], Provider]] = {
+    "sqlite": lambda request: sqlite_provider(request.getfixturevalue("tmp_path")),
+    "postgresql": postgresql_provider,
+}
 
 
 @pytest.fixture(params=sorted(PROVIDERS))
-def tree(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Context]:
-    provider = PROVIDERS[request.param](tmp_path)
+def tree(request: pytest.FixtureRequest) -> Iterator[Context]:
+    provider = PROVIDERS[request.param](request)
     context = Context(provider, ResourceRegistry(), init_directories=[packaged_directory()])
     context.ensure_initialized()
     yield context

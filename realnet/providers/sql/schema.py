@@ -38,3 +38,28 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     );
     """,
 )
+
+#: PostgreSQL: ``COLLATE "C"`` makes path order bytewise, as in SQLite, so that a
+#: subtree is one range of the unique path index whatever the database's locale.
+POSTGRESQL_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE items (
+        id          uuid PRIMARY KEY,
+        parent_id   uuid REFERENCES items(id) DEFERRABLE INITIALLY DEFERRED,
+        name        text COLLATE "C" NOT NULL,
+        path        text COLLATE "C" NOT NULL UNIQUE,
+        depth       integer NOT NULL,
+        type        text COLLATE "C" NOT NULL,
+        owner       text NOT NULL,
+        attributes  jsonb NOT NULL DEFAULT '{}',
+        acl         jsonb NOT NULL DEFAULT '[]',
+        version     bigint NOT NULL DEFAULT 1,
+        created     timestamptz NOT NULL,
+        updated     timestamptz NOT NULL
+    );
+    CREATE UNIQUE INDEX items_parent_name ON items(parent_id, name);
+    CREATE INDEX items_parent_type ON items(parent_id, type, name);
+    CREATE INDEX items_parent_updated ON items(parent_id, updated, name);
+    CREATE INDEX items_type ON items(type, path);
+    """,
+)

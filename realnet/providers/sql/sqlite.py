@@ -24,6 +24,8 @@ from realnet.core.errors import (
 from realnet.core.item import ChildrenPage, Item, ItemDraft
 from realnet.providers.base import Provider
 from realnet.providers.sql import cursors
+from realnet.providers.sql.rows import row_to_item as _row_to_item
+from realnet.providers.sql.rows import rows_to_items as _rows_to_items
 from realnet.providers.sql.schema import SQLITE_APPLICATION_ID, SQLITE_MIGRATIONS
 
 COLUMNS = "id, parent_id, path, type, owner, attributes, version, created, updated, acl"
@@ -39,27 +41,6 @@ def below(path: str) -> tuple[str, list[str]]:
     if path == paths.ROOT:
         return "path > ?", [paths.ROOT]
     return "path >= ? AND path < ?", [path + "/", path + "0"]
-
-
-def _row_to_item(row: tuple) -> Item:
-    return _rows_to_items([row])[0]
-
-
-_new = tuple.__new__
-_NO_ACL = "[]"
-
-
-def _rows_to_items(rows: list[tuple]) -> list[Item]:
-    """Decode a page of rows. One ``json.loads`` for the whole page's attributes and a
-    bare tuple construction per row keep decoding well below the cost of the fetch."""
-    if not rows:
-        return []
-    attributes = json.loads("[" + ",".join([r[5] for r in rows]) + "]")
-    return [
-        _new(Item, (r[0], r[2], r[3], r[1], r[4], a, r[6], r[7], r[8],
-                    () if r[9] == _NO_ACL else tuple(json.loads(r[9]))))
-        for r, a in zip(rows, attributes, strict=True)
-    ]
 
 
 def _dumps(value: Any) -> str:

@@ -1,0 +1,437 @@
+"""The production store: PostgreSQL through psycopg 3 and a connection pool.
+
+Every statement is parameterised. Writes that take several statements run in one
+transaction; races between replicas are settled by the database (unique indexes,
+``UPDATE … WHERE version = …``, advisory locks), never by a read-then-write.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from realnet.core import paths
+from realnet.core.errors import (
+    AlreadyExists,
+    Conflict,
+    InvalidPath,
+    NotEmpty,
+    NotFound,
+    StoreError,
+)
+from realnet.core.item import ChildrenPage, Item, ItemDraft
+from realnet.providers.base import Provider
+from realnet.providers.sql import cursors
+from realnet.providers.sql.pg_errors import describe_connect_error
+from realnet.providers.sql.rows import dumps, row_to_item, rows_to_items
+from realnet.providers.sql.schema import POSTGRESQL_MIGRATIONS
+
+TIME = "to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+COLUMNS = (
+    "id::text, parent_id::text, path, type, owner, attributes::text, version, "
+    f"{TIME.format('created')}, {TIME.format('updated')}, acl::text"
+)
+COPY_COLUMNS = "(id, parent_id, name, path, depth, type, owner, attributes, version, created, updated)"
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def below(path: str) -> tuple[str, list[str]]:
+    """SQL condition and parameters for the paths strictly below ``path``: one index range."""
+    if path == paths.ROOT:
+        return "path > %s", [paths.ROOT]
+    return "path >= %s AND path < %s", [path + "/", path + "0"]
+
+
+class PostgresProvider(Provider):
+    capabilities = frozenset({"transactions", "replicas"})
+
+    def __init__(self, conninfo: str, *, label: str, pool_size: int = 8, timeout: float = 10.0) -> None:
+        self.label = label
+        self._conninfo = conninfo
+        self._timeout = timeout
+        self._current: contextvars.ContextVar[psycopg.Connection | None] = contextvars.ContextVar(
+            f"realnet-pg-{id(self)}", default=None
+        )
+        # Connect once directly: a wrong password or a missing database is reported now,
+        # in one line, instead of as a pool time-out later.
+        try:
+            with psycopg.connect(conninfo, autocommit=True, connect_timeout=int(timeout)) as conn:
+                self._migrate(conn)
+        except psycopg.OperationalError as e:
+            raise StoreError(describe_connect_error(e, label)) from e
+        self._pool = ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"autocommit": True, "connect_timeout": int(timeout)},
+            check=ConnectionPool.check_connection,
+            timeout=timeout,
+            open=True,
+            name="realnet",
+        )
+
+    # -- opening ---------------------------------------------------------------
+    def _migrate(self, conn: psycopg.Connection) -> None:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('realnet-schema'))")
+            has_schema = conn.execute("SELECT to_regclass('realnet_schema')").fetchone()[0]
+            if has_schema is None:
+                if conn.execute("SELECT to_regclass('items')").fetchone()[0] is not None:
+                    raise StoreError(
+                        f"{self.label}: the database holds an 'items' table of another "
+                        "application, not a Realnet store (set REALNET_DB_NAME to another database)"
+                    )
+                conn.execute("CREATE TABLE realnet_schema (version integer NOT NULL)")
+                conn.execute("INSERT INTO realnet_schema VALUES (0)")
+            version = conn.execute("SELECT version FROM realnet_schema").fetchone()[0]
+            if version > len(POSTGRESQL_MIGRATIONS):
+                raise StoreError(
+                    f"{self.label}: schema version {version} is newer than this Realnet "
+                    f"understands ({len(POSTGRESQL_MIGRATIONS)}); upgrade Realnet"
+                )
+            for number, script in enumerate(POSTGRESQL_MIGRATIONS[version:], start=version + 1):
+                conn.execute(script)
+                conn.execute("UPDATE realnet_schema SET version = %s", (number,))
+            self._schema_version = len(POSTGRESQL_MIGRATIONS)
+
+    @property
+    def schema_version(self) -> int:
+        return self._schema_version
+
+    def close(self) -> None:
+        self._pool.close()
+
+    # -- connections and transactions ---------------------------------------------
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection]:
+        current = self._current.get()
+        if current is not None:
+            yield current
+            return
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except PoolTimeout as e:
+            raise StoreError(
+                f"{self.label}: no database connection within {self._timeout:g} s "
+                "(is PostgreSQL running and reachable?)"
+            ) from e
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        current = self._current.get()
+        if current is not None:
+            with self._translate(), current.transaction():
+                yield
+            return
+        with self._connection() as conn:
+            token = self._current.set(conn)
+            try:
+                with self._translate(), conn.transaction():
+                    yield
+            finally:
+                self._current.reset(token)
+
+    @contextmanager
+    def _translate(self) -> Iterator[None]:
+        try:
+            yield
+        except pg_errors.UniqueViolation as e:
+            raise AlreadyExists(_duplicate_path(e)) from e
+        except psycopg.OperationalError as e:
+            raise StoreError(f"{self.label}: lost the database connection ({_first_line(e)}); "
+                             "try again") from e
+        except psycopg.Error as e:
+            raise StoreError(f"{self.label}: {_first_line(e)}") from e
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        with self._translate(), self._connection() as conn:
+            return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        with self._translate(), self._connection() as conn:
+            return conn.execute(sql, params).rowcount  # type: ignore[arg-type]
+
+    def lock(self, name: str) -> None:
+        self._run("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
+
+    # -- reading -----------------------------------------------------------------
+    def get(self, path: str) -> Item:
+        row = self._one(f"SELECT {COLUMNS} FROM items WHERE path = %s", (path,))  # noqa: S608
+        if row is None:
+            raise NotFound(path)
+        return row_to_item(row)
+
+    def get_many(self, wanted: Sequence[str]) -> dict[str, Item]:
+        unique = list(dict.fromkeys(wanted))
+        if not unique:
+            return {}
+        rows = self._rows(f"SELECT {COLUMNS} FROM items WHERE path = ANY(%s)", (unique,))  # noqa: S608
+        return {item.path: item for item in rows_to_items(rows)}
+
+    def children(
+        self,
+        path: str,
+        *,
+        order: str = "name",
+        limit: int = 100,
+        cursor: str | None = None,
+        name_prefix: str | None = None,
+    ) -> ChildrenPage:
+        key, descending = cursors.parse_order(order)
+        column = cursors.ORDER_COLUMNS[key]
+        op, direction = ("<", "DESC") if descending else (">", "ASC")
+        where = ["parent_id = (SELECT id FROM items WHERE path = %s)"]
+        params: list[Any] = [path]
+        if name_prefix:
+            where.append("name >= %s AND name < %s")
+            params += [name_prefix, name_prefix + "\U0010ffff"]
+        if cursor is not None:
+            if column == "name":
+                (last,) = cursors.decode(cursor, 1)
+                where.append(f"name {op} %s")
+                params.append(last)
+            else:
+                last_key, last_name = cursors.decode(cursor, 2)
+                cast = "::timestamptz" if column == "updated" else ""
+                where.append(f"({column}, name) {op} (%s{cast}, %s)")
+                params += [last_key, last_name]
+        order_by = f"name {direction}" if column == "name" else f"{column} {direction}, name {direction}"
+        sql = f"SELECT {COLUMNS} FROM items WHERE {' AND '.join(where)} ORDER BY {order_by} LIMIT %s"  # noqa: S608
+        rows = self._rows(sql, [*params, limit + 1])
+        if not rows and cursor is None:
+            self.get(path)
+        items = tuple(rows_to_items(rows[:limit]))
+        next_cursor = None
+        if len(rows) > limit:
+            last = items[-1]
+            values = [last.name] if column == "name" else [getattr(last, column), last.name]
+            next_cursor = cursors.encode(values)
+        return ChildrenPage(items=items, next_cursor=next_cursor)
+
+    def count_children(self, path: str) -> int:
+        row = self._one(
+            "SELECT count(*) FROM items WHERE parent_id = (SELECT id FROM items WHERE path = %s)", (path,)
+        )
+        return row[0] if row else 0
+
+    def search(
+        self,
+        root: str,
+        *,
+        types: Sequence[str] | None = None,
+        name_glob: str | None = None,
+        max_depth: int | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> ChildrenPage:
+        condition, params = below(root)
+        where = [condition]
+        if cursor is not None:
+            (last,) = cursors.decode(cursor, 1)
+            where.append("path > %s")
+            params.append(last)
+        if types:
+            where.append("type = ANY(%s)")
+            params.append(list(types))
+        if name_glob:
+            where.append("name ~ %s")
+            params.append(glob_to_regex(name_glob))
+        if max_depth is not None:
+            where.append("depth <= %s")
+            params.append(paths.depth_of(root) + max_depth)
+        sql = f"SELECT {COLUMNS} FROM items WHERE {' AND '.join(where)} ORDER BY path LIMIT %s"  # noqa: S608
+        rows = self._rows(sql, [*params, limit + 1])
+        items = tuple(rows_to_items(rows[:limit]))
+        next_cursor = cursors.encode([items[-1].path]) if len(rows) > limit else None
+        return ChildrenPage(items=items, next_cursor=next_cursor)
+
+    def count_subtree(self, path: str) -> int:
+        condition, params = below(path)
+        return self._one(f"SELECT count(*) FROM items WHERE {condition}", params)[0]  # noqa: S608
+
+    # -- writing -----------------------------------------------------------------
+    def _parent_id(self, path: str) -> str | None:
+        if path == paths.ROOT:
+            return None
+        parent = paths.parent_of(path)
+        row = self._one("SELECT id::text FROM items WHERE path = %s", (parent,))
+        if row is None:
+            raise NotFound(parent, "parent folder does not exist")
+        return row[0]
+
+    def create(self, draft: ItemDraft) -> Item:
+        with self.transaction():
+            parent_id = self._parent_id(draft.path)
+            stamp = now()
+            created = draft.created or stamp
+            try:
+                row = self._one(
+                    "INSERT INTO items (id, parent_id, name, path, depth, type, owner, attributes, "  # noqa: S608
+                    "version, created, updated) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, 1, %s, %s) "
+                    f"RETURNING {COLUMNS}",
+                    (str(uuid.uuid4()), parent_id, paths.name_of(draft.path), draft.path,
+                     paths.depth_of(draft.path), draft.type, draft.owner, dumps(draft.attributes),
+                     created, draft.updated or created),
+                )
+            except AlreadyExists as e:
+                raise AlreadyExists(draft.path) from e
+            return row_to_item(row)
+
+    def insert_many(self, drafts: Iterable[ItemDraft]) -> int:
+        batch = list(drafts)
+        ids: dict[str, str] = {d.path: str(uuid.uuid4()) for d in batch}
+        outside = {paths.parent_of(d.path) for d in batch if d.path != paths.ROOT} - ids.keys()
+        found = self.get_many(sorted(outside))
+        for parent in outside:
+            if parent not in found:
+                raise NotFound(parent, "parent folder does not exist")
+            ids[parent] = found[parent].id
+        stamp = now()
+        with self.transaction(), self._connection() as conn, conn.cursor() as cur, \
+                cur.copy(f"COPY items {COPY_COLUMNS} FROM STDIN") as copy:
+            for draft in batch:
+                created = draft.created or stamp
+                copy.write_row((
+                    ids[draft.path], ids[paths.parent_of(draft.path)], paths.name_of(draft.path),
+                    draft.path, paths.depth_of(draft.path), draft.type, draft.owner,
+                    dumps(draft.attributes), 1, created, draft.updated or created,
+                ))
+        return len(batch)
+
+    def update(
+        self,
+        path: str,
+        attributes: Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+    ) -> Item:
+        with self.transaction():
+            current = self.get(path)
+            if expected_version is not None and expected_version != current.version:
+                raise Conflict(
+                    f"{path}: version {expected_version} is stale (current version is "
+                    f"{current.version}); read the item again and retry"
+                )
+            row = self._one(
+                "UPDATE items SET attributes = %s::jsonb, version = version + 1, "  # noqa: S608
+                "updated = greatest(%s::timestamptz, updated) WHERE id = %s AND version = %s "
+                f"RETURNING {COLUMNS}",
+                (dumps(attributes), now(), current.id, current.version),
+            )
+            if row is None:
+                raise Conflict(f"{path}: changed by someone else meanwhile; read it again and retry")
+            return row_to_item(row)
+
+    def delete(self, path: str, *, recursive: bool = False) -> int:
+        if path == paths.ROOT:
+            raise InvalidPath("/: the root cannot be deleted")
+        with self.transaction():
+            item = self.get(path)
+            count = self.count_subtree(path)
+            if count and not recursive:
+                raise NotEmpty(f"{path}: not empty ({count} items below); use -r to delete it all")
+            condition, params = below(path)
+            removed = self._run(f"DELETE FROM items WHERE {condition} OR id = %s", [*params, item.id])  # noqa: S608
+            return removed
+
+    def _check_target(self, source: str, target: str) -> tuple[Item, str]:
+        if source == paths.ROOT:
+            raise InvalidPath("/: the root cannot be moved or copied")
+        if paths.is_within(target, source):
+            raise InvalidPath(f"{target}: cannot move or copy {source} into itself")
+        item = self.get(source)
+        parent_id = self._parent_id(target)
+        if self.exists(target):
+            raise AlreadyExists(target)
+        return item, parent_id  # type: ignore[return-value]
+
+    def move(self, source: str, target: str) -> Item:
+        with self.transaction():
+            item, parent_id = self._check_target(source, target)
+            condition, params = below(source)
+            delta = paths.depth_of(target) - paths.depth_of(source)
+            self._run(
+                "UPDATE items SET path = %s || substr(path, %s), depth = depth + %s "  # noqa: S608
+                f"WHERE {condition}",
+                [target, len(source) + 1, delta, *params],
+            )
+            self._run(
+                "UPDATE items SET path = %s, name = %s, parent_id = %s, depth = %s, "
+                "version = version + 1, updated = %s WHERE id = %s",
+                (target, paths.name_of(target), parent_id, paths.depth_of(target), now(), item.id),
+            )
+            return self.get(target)
+
+    def copy(self, source: str, target: str, *, owner: str) -> Item:
+        with self.transaction():
+            item, parent_id = self._check_target(source, target)
+            condition, params = below(source)
+            stamp = now()
+            self._run(
+                "WITH src AS MATERIALIZED (SELECT * FROM items WHERE id = %s OR "  # noqa: S608
+                f"({condition})), "
+                "m AS MATERIALIZED (SELECT id AS old, gen_random_uuid() AS new FROM src) "
+                "INSERT INTO items (id, parent_id, name, path, depth, type, owner, attributes, "
+                "acl, version, created, updated) "
+                "SELECT m.new, coalesce(pm.new, %s::uuid), "
+                "CASE WHEN i.id = %s THEN %s ELSE i.name END, %s || substr(i.path, %s), "
+                "i.depth + %s, i.type, %s, i.attributes, i.acl, 1, %s, %s "
+                "FROM src i JOIN m ON m.old = i.id LEFT JOIN m pm ON pm.old = i.parent_id",
+                [item.id, *params, parent_id, item.id, paths.name_of(target), target,
+                 len(source) + 1, paths.depth_of(target) - paths.depth_of(source), owner, stamp, stamp],
+            )
+            return self.get(target)
+
+
+def glob_to_regex(glob: str) -> str:
+    """Shell glob (``*``, ``?``, ``[…]``) to an anchored POSIX regular expression."""
+    out = ["^"]
+    i = 0
+    while i < len(glob):
+        ch = glob[i]
+        if ch == "*":
+            out.append(".*")
+        elif ch == "?":
+            out.append(".")
+        elif ch == "[":
+            end = glob.find("]", i + 2 if glob[i + 1 : i + 2] in ("!", "^", "]") else i + 1)
+            if end == -1:
+                out.append("\\[")
+            else:
+                body = glob[i + 1 : end]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = end
+        else:
+            out.append("\\" + ch if not ch.isalnum() and ch != " " else ch)
+        i += 1
+    out.append("$")
+    return "".join(out)
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _duplicate_path(error: Exception) -> str:
+    detail = getattr(getattr(error, "diag", None), "message_detail", None) or ""
+    if "(path)=(" in detail:
+        return detail.split("(path)=(", 1)[1].rsplit(")", 1)[0]
+    return "item"

@@ -1,0 +1,36 @@
+"""Turning result rows into items, shared by the SQL providers.
+
+Both stores select ``id, parent_id, path, type, owner, attributes, version, created,
+updated, acl`` with attributes and acl as JSON text and times as ISO 8601 text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from realnet.core.item import Item
+
+_new = tuple.__new__
+_NO_ACL = "[]"
+
+
+def rows_to_items(rows: Sequence[tuple]) -> list[Item]:
+    """Decode a page of rows. One ``json.loads`` for the whole page's attributes and a
+    bare tuple construction per row keep decoding well below the cost of the fetch."""
+    if not rows:
+        return []
+    attributes = json.loads("[" + ",".join([r[5] for r in rows]) + "]")
+    return [
+        _new(Item, (r[0], r[2], r[3], r[1], r[4], a, r[6], r[7], r[8],
+                    () if r[9] == _NO_ACL else tuple(json.loads(r[9]))))
+        for r, a in zip(rows, attributes, strict=True)
+    ]
+
+
+def row_to_item(row: tuple) -> Item:
+    return rows_to_items([row])[0]
+
+
+def dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
