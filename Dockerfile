@@ -12,7 +12,9 @@ COPY realnet ./realnet
 COPY shell ./shell
 COPY tui ./tui
 COPY initialization ./initialization
-RUN pip install --no-cache-dir . \
+# The project itself, with its PostgreSQL extra; versions are bounded in pyproject.toml.
+# hadolint ignore=DL3013
+RUN pip install --no-cache-dir ".[postgresql]" \
     && useradd --create-home --uid 10001 realnet \
     && mkdir -p /data \
     && chown realnet:realnet /data

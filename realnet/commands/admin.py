@@ -33,6 +33,17 @@ def register(group: click.Group) -> None:
         )
         session.emit(Record(report.to_dict(), message=message), output)
 
+    @group.command("migrate")
+    @output_option
+    @click.pass_context
+    def migrate(ctx, output):
+        """Bring the store's schema up to date (every start does it; this says where it stands)."""
+        session = session_of(ctx)
+        provider = session.context.provider
+        version = getattr(provider, "schema_version", None)
+        session.emit(Record({"store": provider.label, "schema_version": version},
+                            message=f"{provider.label}: schema at version {version}, up to date"), output)
+
     @group.command("info")
     @output_option
     @click.pass_context

@@ -35,3 +35,18 @@ def decode(cursor: str, size: int) -> list[Any]:
     if not isinstance(values, list) or len(values) != size:
         raise ValidationError(f"cursor {cursor[:20]!r}: not a cursor for this listing order")
     return values
+
+
+def sqlite_glob(pattern: str) -> str:
+    """Realnet globs negate a class with ``[!…]`` as shells do (``[^…]`` works too);
+    SQLite's GLOB knows only ``[^…]``."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "[" and pattern[i + 1 : i + 2] == "!":
+            out.append("[^")
+            i += 2
+            continue
+        out.append(pattern[i])
+        i += 1
+    return "".join(out)

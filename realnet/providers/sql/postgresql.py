@@ -415,7 +415,7 @@ def glob_to_regex(glob: str) -> str:
                 out.append("\\[")
             else:
                 body = glob[i + 1 : end]
-                if body.startswith("!"):
+                if body.startswith(("!", "^")):
                     body = "^" + body[1:]
                 out.append("[" + body.replace("\\", "\\\\") + "]")
                 i = end

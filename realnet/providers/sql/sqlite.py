@@ -254,7 +254,7 @@ class SqliteProvider(Provider):
             params += list(types)
         if name_glob:
             where.append("name GLOB ?")
-            params.append(name_glob)
+            params.append(cursors.sqlite_glob(name_glob))
         if max_depth is not None:
             where.append("depth <= ?")
             params.append(paths.depth_of(root) + max_depth)
