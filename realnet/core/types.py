@@ -91,6 +91,8 @@ def coerce(attr: AttributeDef, value: Any, *, where: str, from_text: bool) -> An
     if kind in ("string", "text", "secret", "ref", "enum", "datetime"):
         if not isinstance(value, str):
             raise ValidationError(f"{label} expects {kind} text, got {type(value).__name__}")
+        if "\x00" in value:
+            raise ValidationError(f"{label} must not contain NUL characters")
         if kind == "string" and ("\n" in value or len(value) > MAX_STRING):
             raise ValidationError(
                 f"{label} expects a single line of at most {MAX_STRING} characters "
@@ -146,9 +148,11 @@ def coerce(attr: AttributeDef, value: Any, *, where: str, from_text: bool) -> An
             except json.JSONDecodeError as e:
                 raise ValidationError(f"{label} expects JSON: {e.msg} at column {e.colno}") from e
         try:
-            json.dumps(value)
+            encoded = json.dumps(value)
         except (TypeError, ValueError) as e:
             raise ValidationError(f"{label} expects a JSON value") from e
+        if "\\u0000" in encoded:
+            raise ValidationError(f"{label} must not contain NUL characters")
         return value
     raise ValidationError(f"{label} has unknown kind {kind!r}")
 

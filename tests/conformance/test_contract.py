@@ -281,3 +281,18 @@ class TestSecrets:
         shown = tree.shown(item)
         assert shown.attributes == {"user": "u", "password": "<redacted>"}
         assert "hunter2" not in repr(shown)
+
+
+class TestAttributeText:
+    def test_nul_in_text_is_refused_everywhere(self, tree):
+        with pytest.raises(ValidationError, match="must not contain NUL"):
+            tree.create("/d", "Document", {"title": "a\x00b"})
+        tree.create("/types/Blob", "Type", {"definition": {"name": "Blob", "base": "Item",
+                                                           "attributes": {"data": "json"}}})
+        with pytest.raises(ValidationError, match="must not contain NUL"):
+            tree.create("/b", "Blob", {"data": {"k": ["x\x00"]}})
+
+    def test_unicode_and_long_text_round_trip(self, tree):
+        body = "ünïcødé ☃ \U0001f600\n" * 2000
+        tree.create("/d", "Document", {"title": "t", "body": body})
+        assert tree.get("/d").attributes["body"] == body
