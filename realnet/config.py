@@ -42,7 +42,7 @@ class Settings:
     home: Path
     db_type: str = "sqlite"
     db_path: Path | None = None
-    db_url: str | None = None
+    db_url: str | None = field(default=None, repr=False)  # may carry a password
     db_user: str | None = None
     db_password: str | None = field(default=None, repr=False)
     db_host: str = "localhost"

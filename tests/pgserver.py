@@ -66,7 +66,7 @@ class PostgresServer:
 
     def boot(self) -> None:
         options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.directory} "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                   "-c fsync=off -c full_page_writes=off "
                    "-c max_connections=200")
         self._run(find_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.directory / "log"),
                   "-w", "-t", "60", "start", "-o", options)

@@ -8,6 +8,7 @@ live here, below every face, so that all of them behave the same.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from realnet.core import paths
 from realnet.core.errors import (
     AlreadyExists,
+    Conflict,
     InvalidPath,
     NotFound,
     StoreError,
@@ -276,7 +278,9 @@ class Context:
             current = paths.parent_of(current)
         for folder in reversed(missing):
             self._check_parent(folder, "Folder")
-            self.provider.create(ItemDraft(path=folder, type="Folder", owner=self.principal))
+            # Made meanwhile by another writer is what we wanted; its type is checked next.
+            with suppress(AlreadyExists):
+                self.provider.create(ItemDraft(path=folder, type="Folder", owner=self.principal))
 
     def update(
         self,
@@ -289,7 +293,13 @@ class Context:
     ) -> Item:
         path = paths.normalize(path)
         with self.provider.transaction():
-            item = self.provider.get(path)
+            # Locked, so that a concurrent writer's change is merged, never overwritten.
+            item = self.provider.get_for_update(path)
+            if expected_version is not None and expected_version != item.version:
+                raise Conflict(
+                    f"{path}: version {expected_version} is stale (current version is "
+                    f"{item.version}); read the item again and retry"
+                )
             known = self.types.attributes(item.type)
             merged = dict(item.attributes)
             for key in unset:
@@ -303,7 +313,7 @@ class Context:
             for key in item.attributes.keys() - changes.keys() - set(unset):
                 checked[key] = item.attributes[key]
             self.resource(item.type).validate(path, checked)
-            updated = self.provider.update(path, checked, expected_version=expected_version)
+            updated = self.provider.update(path, checked, expected_version=item.version)
         self._after_write(path)
         return updated
 

@@ -29,6 +29,13 @@ class Provider(ABC):
     def get(self, path: str) -> Item:
         """The item at ``path``; :class:`NotFound` if there is none."""
 
+    def get_for_update(self, path: str) -> Item:
+        """Inside a transaction: the item, locked against other writers until it ends.
+
+        Stores whose write transactions are exclusive already can simply read it.
+        """
+        return self.get(path)
+
     @abstractmethod
     def get_many(self, paths: Sequence[str]) -> dict[str, Item]:
         """The items that exist among ``paths``, in one round trip."""

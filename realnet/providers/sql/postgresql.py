@@ -177,6 +177,12 @@ class PostgresProvider(Provider):
             raise NotFound(path)
         return row_to_item(row)
 
+    def get_for_update(self, path: str) -> Item:
+        row = self._one(f"SELECT {COLUMNS} FROM items WHERE path = %s FOR UPDATE", (path,))  # noqa: S608
+        if row is None:
+            raise NotFound(path)
+        return row_to_item(row)
+
     def get_many(self, wanted: Sequence[str]) -> dict[str, Item]:
         unique = list(dict.fromkeys(wanted))
         if not unique:
@@ -270,7 +276,9 @@ class PostgresProvider(Provider):
         if path == paths.ROOT:
             return None
         parent = paths.parent_of(path)
-        row = self._one("SELECT id::text FROM items WHERE path = %s", (parent,))
+        # KEY SHARE: a delete of the parent waits for this insert, or this waits for it
+        # and finds the parent gone, instead of failing on the foreign key.
+        row = self._one("SELECT id::text FROM items WHERE path = %s FOR KEY SHARE", (parent,))
         if row is None:
             raise NotFound(parent, "parent folder does not exist")
         return row[0]
