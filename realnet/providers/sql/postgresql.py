@@ -8,6 +8,7 @@ transaction; races between replicas are settled by the database (unique indexes,
 from __future__ import annotations
 
 import contextvars
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ COLUMNS = (
     "id::text, parent_id::text, path, type, owner, attributes::text, version, "
     f"{TIME.format('created')}, {TIME.format('updated')}, acl::text"
 )
+IDLE_CHECK_SECONDS = 2.0
 COPY_COLUMNS = "(id, parent_id, name, path, depth, type, owner, attributes, version, created, updated)"
 
 
@@ -70,16 +72,29 @@ class PostgresProvider(Provider):
                 self._migrate(conn)
         except psycopg.OperationalError as e:
             raise StoreError(describe_connect_error(e, label)) from e
+        self._returned: dict[int, float] = {}
         self._pool = ConnectionPool(
             conninfo,
             min_size=1,
             max_size=pool_size,
             kwargs={"autocommit": True, "connect_timeout": int(timeout)},
-            check=ConnectionPool.check_connection,
+            check=self._check_if_idle,
+            reset=self._stamp_returned,
             timeout=timeout,
             open=True,
             name="realnet",
         )
+
+    # -- pool hooks ------------------------------------------------------------
+    def _stamp_returned(self, conn: psycopg.Connection) -> None:
+        self._returned[id(conn)] = time.monotonic()
+
+    def _check_if_idle(self, conn: psycopg.Connection) -> None:
+        # A ping on every checkout doubles the round trips of every call; a connection
+        # used moments ago is almost surely alive, and one that died in use is
+        # reported as a lost connection and discarded by the pool.
+        if time.monotonic() - self._returned.get(id(conn), 0.0) > IDLE_CHECK_SECONDS:
+            ConnectionPool.check_connection(conn)
 
     # -- opening ---------------------------------------------------------------
     def _migrate(self, conn: psycopg.Connection) -> None:
@@ -150,12 +165,24 @@ class PostgresProvider(Provider):
         except pg_errors.UniqueViolation as e:
             raise AlreadyExists(_duplicate_path(e)) from e
         except psycopg.OperationalError as e:
+            self._pool.check()  # replace every dead connection, so the next call works
             raise StoreError(f"{self.label}: lost the database connection ({_first_line(e)}); "
                              "try again") from e
         except psycopg.Error as e:
             raise StoreError(f"{self.label}: {_first_line(e)}") from e
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        if self._current.get() is not None:
+            with self._translate(), self._connection() as conn:
+                return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+        # Outside a transaction every statement is a read, so after a lost connection
+        # (a database restart) it is safe to try once more on a fresh one.
+        try:
+            with self._translate(), self._connection() as conn:
+                return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+        except StoreError as e:
+            if not isinstance(e.__cause__, psycopg.OperationalError):
+                raise
         with self._translate(), self._connection() as conn:
             return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
 

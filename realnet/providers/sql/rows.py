@@ -32,5 +32,5 @@ def row_to_item(row: tuple) -> Item:
     return rows_to_items([row])[0]
 
 
-def dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+#: One encoder for every row: json.dumps with options builds a new one per call.
+dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import uuid
@@ -24,6 +23,7 @@ from realnet.core.errors import (
 from realnet.core.item import ChildrenPage, Item, ItemDraft
 from realnet.providers.base import Provider
 from realnet.providers.sql import cursors
+from realnet.providers.sql.rows import dumps as _dumps
 from realnet.providers.sql.rows import row_to_item as _row_to_item
 from realnet.providers.sql.rows import rows_to_items as _rows_to_items
 from realnet.providers.sql.schema import SQLITE_APPLICATION_ID, SQLITE_MIGRATIONS
@@ -41,10 +41,6 @@ def below(path: str) -> tuple[str, list[str]]:
     if path == paths.ROOT:
         return "path > ?", [paths.ROOT]
     return "path >= ? AND path < ?", [path + "/", path + "0"]
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 class SqliteProvider(Provider):
