@@ -54,6 +54,7 @@ class ItemDraft(NamedTuple):
     attributes: Mapping[str, Any] = {}
     created: str | None = None
     updated: str | None = None
+    acl: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
+from realnet.core.access import Visibility
 from realnet.core.errors import NotFound
 from realnet.core.item import ChildrenPage, Item, ItemDraft
 
@@ -49,8 +50,9 @@ class Provider(ABC):
         limit: int = 100,
         cursor: str | None = None,
         name_prefix: str | None = None,
+        visible: Visibility | None = None,
     ) -> ChildrenPage:
-        """One keyset-paged page of the direct children of ``path``."""
+        """One keyset-paged page of the direct children of ``path`` (only ``visible`` ones)."""
 
     @abstractmethod
     def count_children(self, path: str) -> int: ...
@@ -65,12 +67,21 @@ class Provider(ABC):
         max_depth: int | None = None,
         limit: int = 1000,
         cursor: str | None = None,
+        visible: Visibility | None = None,
     ) -> ChildrenPage:
         """Items below ``root`` (``root`` itself excluded), ordered by path, paged."""
 
     @abstractmethod
-    def count_subtree(self, path: str) -> int:
-        """How many items lie below ``path``."""
+    def count_subtree(self, path: str, *, visible: Visibility | None = None) -> int:
+        """How many items lie below ``path`` (only ``visible`` ones)."""
+
+    @abstractmethod
+    def acl_entries(self) -> dict[str, tuple[Any, ...]]:
+        """Path → ACL entries of every item that has any (one indexed query)."""
+
+    @abstractmethod
+    def set_acl(self, path: str, entries: Sequence[Mapping[str, Any]]) -> Item:
+        """Replace the ACL entries of one item (a new version)."""
 
     # -- writing ---------------------------------------------------------------
     @abstractmethod

@@ -8,6 +8,7 @@ transaction; races between replicas are settled by the database (unique indexes,
 from __future__ import annotations
 
 import contextvars
+import json
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -20,6 +21,7 @@ from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from realnet.core import paths
+from realnet.core.access import Visibility
 from realnet.core.errors import (
     AlreadyExists,
     Conflict,
@@ -34,6 +36,7 @@ from realnet.providers.sql import cursors
 from realnet.providers.sql.pg_errors import describe_connect_error
 from realnet.providers.sql.rows import dumps, row_to_item, rows_to_items
 from realnet.providers.sql.schema import POSTGRESQL_MIGRATIONS
+from realnet.providers.sql.visibility import visibility_condition
 
 TIME = "to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 COLUMNS = (
@@ -41,7 +44,7 @@ COLUMNS = (
     f"{TIME.format('created')}, {TIME.format('updated')}, acl::text"
 )
 IDLE_CHECK_SECONDS = 2.0
-COPY_COLUMNS = "(id, parent_id, name, path, depth, type, owner, attributes, version, created, updated)"
+COPY_COLUMNS = "(id, parent_id, name, path, depth, type, owner, attributes, acl, version, created, updated)"
 
 
 def now() -> str:
@@ -225,6 +228,7 @@ class PostgresProvider(Provider):
         limit: int = 100,
         cursor: str | None = None,
         name_prefix: str | None = None,
+        visible: Visibility | None = None,
     ) -> ChildrenPage:
         key, descending = cursors.parse_order(order)
         column = cursors.ORDER_COLUMNS[key]
@@ -234,6 +238,10 @@ class PostgresProvider(Provider):
         if name_prefix:
             where.append("name >= %s AND name < %s")
             params += [name_prefix, name_prefix + "\U0010ffff"]
+        seen, seen_params = visibility_condition(visible, "%s")
+        if seen:
+            where.append(seen)
+            params += seen_params
         if cursor is not None:
             if column == "name":
                 (last,) = cursors.decode(cursor, 1)
@@ -272,9 +280,14 @@ class PostgresProvider(Provider):
         max_depth: int | None = None,
         limit: int = 1000,
         cursor: str | None = None,
+        visible: Visibility | None = None,
     ) -> ChildrenPage:
         condition, params = below(root)
         where = [condition]
+        seen, seen_params = visibility_condition(visible, "%s")
+        if seen:
+            where.append(seen)
+            params += seen_params
         if cursor is not None:
             (last,) = cursors.decode(cursor, 1)
             where.append("path > %s")
@@ -294,9 +307,26 @@ class PostgresProvider(Provider):
         next_cursor = cursors.encode([items[-1].path]) if len(rows) > limit else None
         return ChildrenPage(items=items, next_cursor=next_cursor)
 
-    def count_subtree(self, path: str) -> int:
+    def count_subtree(self, path: str, *, visible: Visibility | None = None) -> int:
         condition, params = below(path)
-        return self._one(f"SELECT count(*) FROM items WHERE {condition}", params)[0]  # noqa: S608
+        seen, seen_params = visibility_condition(visible, "%s")
+        if seen:
+            condition = f"{condition} AND {seen}"
+        return self._one(f"SELECT count(*) FROM items WHERE {condition}", [*params, *seen_params])[0]  # noqa: S608
+
+    def acl_entries(self) -> dict[str, tuple[Any, ...]]:
+        rows = self._rows("SELECT path, acl::text FROM items WHERE acl <> '[]'::jsonb")
+        return {path: tuple(json.loads(acl)) for path, acl in rows}
+
+    def set_acl(self, path: str, entries: Sequence[Mapping[str, Any]]) -> Item:
+        with self.transaction():
+            item = self.get_for_update(path)
+            row = self._one(
+                "UPDATE items SET acl = %s::jsonb, version = version + 1, "  # noqa: S608
+                f"updated = greatest(%s::timestamptz, updated) WHERE id = %s RETURNING {COLUMNS}",
+                (dumps(list(entries)), now(), item.id),
+            )
+            return row_to_item(row)
 
     # -- writing -----------------------------------------------------------------
     def _parent_id(self, path: str) -> str | None:
@@ -318,11 +348,12 @@ class PostgresProvider(Provider):
             try:
                 row = self._one(
                     "INSERT INTO items (id, parent_id, name, path, depth, type, owner, attributes, "  # noqa: S608
-                    "version, created, updated) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, 1, %s, %s) "
+                    "acl, version, created, updated) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, 1, %s, %s) "
                     f"RETURNING {COLUMNS}",
                     (str(uuid.uuid4()), parent_id, paths.name_of(draft.path), draft.path,
                      paths.depth_of(draft.path), draft.type, draft.owner, dumps(draft.attributes),
-                     created, draft.updated or created),
+                     dumps(list(draft.acl)), created, draft.updated or created),
                 )
             except AlreadyExists as e:
                 raise AlreadyExists(draft.path) from e
@@ -345,7 +376,8 @@ class PostgresProvider(Provider):
                 copy.write_row((
                     ids[draft.path], ids[paths.parent_of(draft.path)], paths.name_of(draft.path),
                     draft.path, paths.depth_of(draft.path), draft.type, draft.owner,
-                    dumps(draft.attributes), 1, created, draft.updated or created,
+                    dumps(draft.attributes), dumps(list(draft.acl)) if draft.acl else "[]", 1,
+                    created, draft.updated or created,
                 ))
         return len(batch)
 

@@ -37,6 +37,10 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # 2: items that carry ACL entries are few and read on every permission check.
+    """
+    CREATE INDEX items_with_acl ON items(path) WHERE acl <> '[]';
+    """,
 )
 
 #: PostgreSQL: ``COLLATE "C"`` makes path order bytewise, as in SQLite, so that a
@@ -61,5 +65,9 @@ POSTGRESQL_MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX items_parent_type ON items(parent_id, type, name);
     CREATE INDEX items_parent_updated ON items(parent_id, updated, name);
     CREATE INDEX items_type ON items(type, path);
+    """,
+    # 2: items that carry ACL entries are few and read on every permission check.
+    """
+    CREATE INDEX items_with_acl ON items(path) WHERE acl <> '[]'::jsonb;
     """,
 )

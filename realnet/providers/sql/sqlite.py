@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import uuid
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from realnet.core import paths
+from realnet.core.access import Visibility
 from realnet.core.errors import (
     AlreadyExists,
     Conflict,
@@ -27,6 +29,7 @@ from realnet.providers.sql.rows import dumps as _dumps
 from realnet.providers.sql.rows import row_to_item as _row_to_item
 from realnet.providers.sql.rows import rows_to_items as _rows_to_items
 from realnet.providers.sql.schema import SQLITE_APPLICATION_ID, SQLITE_MIGRATIONS
+from realnet.providers.sql.visibility import visibility_condition
 
 COLUMNS = "id, parent_id, path, type, owner, attributes, version, created, updated, acl"
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -186,6 +189,7 @@ class SqliteProvider(Provider):
         limit: int = 100,
         cursor: str | None = None,
         name_prefix: str | None = None,
+        visible: Visibility | None = None,
     ) -> ChildrenPage:
         key, descending = cursors.parse_order(order)
         column = cursors.ORDER_COLUMNS[key]
@@ -195,6 +199,10 @@ class SqliteProvider(Provider):
         if name_prefix:
             where.append("name >= ? AND name < ?")
             params += [name_prefix, name_prefix + "\U0010ffff"]
+        seen, seen_params = visibility_condition(visible, "?")
+        if seen:
+            where.append(seen)
+            params += seen_params
         if cursor is not None:
             if column == "name":
                 (last,) = cursors.decode(cursor, 1)
@@ -238,9 +246,14 @@ class SqliteProvider(Provider):
         max_depth: int | None = None,
         limit: int = 1000,
         cursor: str | None = None,
+        visible: Visibility | None = None,
     ) -> ChildrenPage:
         condition, params = below(root)
         where = [condition]
+        seen, seen_params = visibility_condition(visible, "?")
+        if seen:
+            where.append(seen)
+            params += seen_params
         if cursor is not None:
             (last,) = cursors.decode(cursor, 1)
             where.append("path > ?")
@@ -263,9 +276,25 @@ class SqliteProvider(Provider):
         next_cursor = cursors.encode([items[-1].path]) if len(rows) > limit else None
         return ChildrenPage(items=items, next_cursor=next_cursor)
 
-    def count_subtree(self, path: str) -> int:
+    def count_subtree(self, path: str, *, visible: Visibility | None = None) -> int:
         condition, params = below(path)
-        return self._one(f"SELECT count(*) FROM items WHERE {condition}", params)[0]  # noqa: S608
+        seen, seen_params = visibility_condition(visible, "?")
+        if seen:
+            condition = f"{condition} AND {seen}"
+        return self._one(f"SELECT count(*) FROM items WHERE {condition}", [*params, *seen_params])[0]  # noqa: S608
+
+    def acl_entries(self) -> dict[str, tuple[Any, ...]]:
+        rows = self._execute("SELECT path, acl FROM items WHERE acl <> '[]'").fetchall()
+        return {path: tuple(json.loads(acl)) for path, acl in rows}
+
+    def set_acl(self, path: str, entries: Sequence[Mapping[str, Any]]) -> Item:
+        with self.transaction():
+            item = self.get(path)
+            self._execute(
+                "UPDATE items SET acl = ?, version = version + 1, updated = ? WHERE id = ?",
+                (_dumps(list(entries)), max(now(), item.updated), item.id),
+            )
+            return self.get(path)
 
     # -- writing -----------------------------------------------------------------
     def _parent_id(self, path: str) -> str | None:
@@ -286,6 +315,7 @@ class SqliteProvider(Provider):
             parent_id=parent_id,
             owner=draft.owner,
             attributes=dict(draft.attributes),
+            acl=tuple(draft.acl),
             version=1,
             created=draft.created or stamp,
             updated=draft.updated or draft.created or stamp,
@@ -293,9 +323,10 @@ class SqliteProvider(Provider):
         try:
             self._execute(
                 "INSERT INTO items (id, parent_id, name, path, depth, type, owner, attributes, "
-                "version, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                "acl, version, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
                 (item.id, parent_id, item.name, item.path, paths.depth_of(item.path), item.type,
-                 item.owner, _dumps(draft.attributes), item.created, item.updated),
+                 item.owner, _dumps(draft.attributes), _dumps(list(draft.acl)), item.created,
+                 item.updated),
             )
         except sqlite3.IntegrityError as e:
             raise AlreadyExists(draft.path) from e
@@ -321,13 +352,14 @@ class SqliteProvider(Provider):
                 rows.append((
                     item_id, parent_id, paths.name_of(draft.path), draft.path,
                     paths.depth_of(draft.path), draft.type, draft.owner,
-                    _dumps(draft.attributes), created, draft.updated or created,
+                    _dumps(draft.attributes), _dumps(list(draft.acl)) if draft.acl else "[]",
+                    created, draft.updated or created,
                 ))
             try:
                 self._conn.executemany(
                     "INSERT INTO items (id, parent_id, name, path, depth, type, owner, "
-                    "attributes, version, created, updated) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                    "attributes, acl, version, created, updated) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
                     rows,
                 )
             except sqlite3.IntegrityError as e:

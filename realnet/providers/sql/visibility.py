@@ -1,0 +1,22 @@
+"""The SQL condition for a :class:`Visibility`: owned, or within one of the read roots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from realnet.core import paths
+from realnet.core.access import Visibility
+
+
+def visibility_condition(visible: Visibility | None, mark: str) -> tuple[str, list[Any]]:
+    """``(sql, params)`` to AND into a query over ``items``; ``mark`` is the placeholder."""
+    if visible is None:
+        return "", []
+    parts = [f"owner = {mark}"]
+    params: list[Any] = [visible.owner]
+    for root in visible.roots:
+        if root == paths.ROOT:
+            return "", []
+        parts.append(f"path = {mark} OR (path >= {mark} AND path < {mark})")
+        params += [root, root + "/", root + "0"]
+    return "(" + " OR ".join(parts) + ")", params
