@@ -77,8 +77,7 @@ class ShellCompleter(Completer):
         folder_part, name_part = split_path_prefix(prefix)
         context = self.session.context
         folder = self.session.resolve(folder_part or ".")
-        page = context.provider.children(folder, name_prefix=name_part or None,
-                                          limit=PATH_COMPLETION_LIMIT)
+        page = context.complete(folder, name_part or None, PATH_COMPLETION_LIMIT)
         out = []
         for item in page.items:
             holds = context.can_hold_children(item)

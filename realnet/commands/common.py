@@ -50,7 +50,7 @@ def expand(session: Session, pattern: str) -> list[str]:
     matches: list[str] = []
     cursor = None
     while True:
-        page = session.context.provider.search(folder, name_glob=glob, max_depth=1, cursor=cursor)
+        page = session.context.find(folder, name_glob=glob, max_depth=1, cursor=cursor)
         matches += [i.path for i in page.items]
         if page.next_cursor is None:
             break

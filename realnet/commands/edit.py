@@ -66,13 +66,13 @@ def register(group: click.Group) -> None:
         for path in resolved:
             context.get(path)
         if recursive:
-            below = sum(context.provider.count_subtree(p) for p in resolved)
+            below = sum(context.count_below(p) for p in resolved)
             if below:
                 listed = ", ".join(resolved[:3]) + (" …" if len(resolved) > 3 else "")
                 session.confirm(f"delete {listed} and {below} item(s) below?",
                                 force=force, refusal=f"{listed} ({below} item(s) below)")
         removed = 0
-        with context.provider.transaction():
+        with context.transaction():
             for path in resolved:
                 removed += context.delete(path, recursive=recursive)
         if output == "table":

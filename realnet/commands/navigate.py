@@ -31,12 +31,12 @@ def register(group: click.Group) -> None:
             raise ValidationError(f"--order {order!r}: expected one of {', '.join(ORDERS)}")
         targets = expand(session, path)
         if len(targets) > 1 or targets[0] != session.resolve(path):
-            found = context.provider.get_many(targets).values()
+            found = [context.get(t) for t in targets]
             session.emit(ItemList(tuple(sorted(found, key=lambda i: i.path)), long=long,
                                   show_path=True), output)
             return
         item = context.get(targets[0])
-        if not context.can_hold_children(item) and context.provider.count_children(item.path) == 0:
+        if not context.can_hold_children(item) and context.count_below(item.path) == 0:
             session.emit(ItemList((item,), long=long), output)
             return
         collected = []

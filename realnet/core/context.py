@@ -19,9 +19,11 @@ from realnet.core.errors import (
     Conflict,
     InvalidPath,
     NotFound,
+    PermissionDenied,
     StoreError,
     ValidationError,
 )
+from realnet.core.guard import Guard
 from realnet.core.item import ChildrenPage, Item, ItemDraft
 from realnet.core.loader import InitPlan, load_plan, parse_type
 from realnet.core.types import TypeDef, TypeRegistry
@@ -76,6 +78,7 @@ class Context:
         self.resources = resources
         self.init_directories = list(init_directories)
         self.principal = principal
+        self.guard = Guard(provider, principal)
         self._types: TypeRegistry | None = None
         self._resource_instances: dict[str, Resource] = {}
 
@@ -177,12 +180,23 @@ class Context:
 
     # -- reading -------------------------------------------------------------------
     def get(self, path: str) -> Item:
-        return self.provider.get(paths.normalize(path))
+        return self._readable(paths.normalize(path))
+
+    def _readable(self, path: str, permission: str = "read") -> Item:
+        return self.guard.require(self.provider.get(path), permission)
 
     def list(
         self, path: str, *, order: str = "name", limit: int = 100, cursor: str | None = None
     ) -> ChildrenPage:
-        return self.provider.children(paths.normalize(path), order=order, limit=limit, cursor=cursor)
+        folder = self._readable(paths.normalize(path))
+        return self.provider.children(folder.path, order=order, limit=limit, cursor=cursor,
+                                      visible=self.guard.visibility(folder.path))
+
+    def complete(self, folder: str, prefix: str | None, limit: int) -> ChildrenPage:
+        """Children whose names start with ``prefix``, for completion (readable ones only)."""
+        item = self._readable(paths.normalize(folder))
+        return self.provider.children(item.path, name_prefix=prefix, limit=limit,
+                                      visible=self.guard.visibility(item.path))
 
     def find(
         self,
@@ -194,15 +208,20 @@ class Context:
         limit: int = 1000,
         cursor: str | None = None,
     ) -> ChildrenPage:
-        root = paths.normalize(root)
-        self.provider.get(root)
+        root = self._readable(paths.normalize(root)).path
         types = None
         if type_name is not None:
             self.types.get(type_name, where=f"--type {type_name}")
             types = self.types.subtypes(type_name)
         return self.provider.search(
-            root, types=types, name_glob=name_glob, max_depth=max_depth, limit=limit, cursor=cursor
+            root, types=types, name_glob=name_glob, max_depth=max_depth, limit=limit, cursor=cursor,
+            visible=self.guard.visibility(root),
         )
+
+    def count_below(self, path: str) -> int:
+        """How many items below ``path`` the principal can see."""
+        item = self._readable(paths.normalize(path))
+        return self.provider.count_subtree(item.path, visible=self.guard.visibility(item.path))
 
     def text(self, path: str) -> str:
         item = self.get(path)
@@ -239,8 +258,10 @@ class Context:
 
     def _check_parent(self, path: str, type_name: str) -> None:
         parent = self.provider.get(paths.parent_of(path)) if path != paths.ROOT else None
-        if parent is not None and parent.type in self.types:
-            self.types.check_child(parent.type, type_name, where=path)
+        if parent is not None:
+            self.guard.require(parent, "create")
+            if parent.type in self.types:
+                self.types.check_child(parent.type, type_name, where=path)
 
     def create(
         self,
@@ -258,13 +279,13 @@ class Context:
         with self.provider.transaction():
             if parents:
                 self._make_parents(path)
-            if self.provider.exists(path):
-                raise AlreadyExists(path)
             try:
                 self._check_parent(path, type_name)
             except NotFound as e:
                 raise NotFound(paths.parent_of(path),
                                "parent folder does not exist (use -p to create it)") from e
+            if self.provider.exists(path):
+                raise AlreadyExists(path)
             self._create_with_instances(self.types, path, type_name, checked, self.principal)
             item = self.provider.get(path)
         self._after_write(path)
@@ -294,7 +315,7 @@ class Context:
         path = paths.normalize(path)
         with self.provider.transaction():
             # Locked, so that a concurrent writer's change is merged, never overwritten.
-            item = self.provider.get_for_update(path)
+            item = self.guard.require(self.provider.get_for_update(path), "write")
             if expected_version is not None and expected_version != item.version:
                 raise Conflict(
                     f"{path}: version {expected_version} is stale (current version is "
@@ -321,7 +342,9 @@ class Context:
         path = paths.normalize(path)
         if path in (TYPES_FOLDER, HOME_FOLDER):
             raise ValidationError(f"{path}: a built-in folder cannot be deleted")
-        count = self.provider.delete(path, recursive=recursive)
+        with self.provider.transaction():
+            self.guard.require(self.provider.get(path), "delete")
+            count = self.provider.delete(path, recursive=recursive)
         self._after_write(path)
         return count
 
@@ -335,7 +358,10 @@ class Context:
         source = paths.normalize(source)
         target = paths.normalize(target)
         with self.provider.transaction():
-            item = self.provider.get(source)
+            item = self.guard.require(self.provider.get(source), "read" if copy else "delete")
+            if copy and not self.guard.is_admin and \
+                    self.count_below(source) != self.provider.count_subtree(source):
+                raise PermissionDenied(f"{source}: {self.principal} cannot read everything below it")
             if not copy and source in (TYPES_FOLDER, HOME_FOLDER):
                 raise ValidationError(f"{source}: a built-in folder cannot be moved")
             existing = self.provider.get_many([target]).get(target)
@@ -358,6 +384,15 @@ class Context:
         self._after_write(target)
         return result
 
+    def transaction(self):
+        """Several changes that happen together or not at all."""
+        return self.provider.transaction()
+
+    def refresh(self) -> None:
+        """Start a new request: re-read who the principal is and the ACL entries."""
+        self.guard.refresh()
+
     def _after_write(self, path: str) -> None:
+        self.guard.refresh()
         if paths.is_within(path, TYPES_FOLDER) or paths.is_within(TYPES_FOLDER, path):
             self._types = None

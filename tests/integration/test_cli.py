@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from realnet.providers.sql.schema import SQLITE_MIGRATIONS
+
 
 def test_tour(cli):
     assert cli("create", "/projects", "--type", "Folder").code == 0
@@ -64,7 +66,7 @@ def test_cat_types_info_help(cli):
     shown = cli("types", "Document").out
     assert "title: string required" in shown and "Document  (Document → Item)" in shown
     info = yaml.safe_load(cli("info", "-o", "yaml").out)
-    assert info["store"] == "local" and info["schema_version"] == 1 and info["identity"] == "admin"
+    assert info["store"] == "local" and info["schema_version"] == len(SQLITE_MIGRATIONS) and info["identity"] == "admin"
     assert "password" not in json.dumps(info).lower()
     listing = cli("help").out
     for name in ("init", "info", "ls", "cd", "pwd", "get", "cat", "create", "set", "rm", "mv",

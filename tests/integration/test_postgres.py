@@ -24,6 +24,7 @@ from realnet.core.context import Context
 from realnet.core.errors import AlreadyExists, Conflict, NotFound, StoreError
 from realnet.core.loader import packaged_directory
 from realnet.providers.sql.postgresql import PostgresProvider
+from realnet.providers.sql.schema import POSTGRESQL_MIGRATIONS
 from realnet.resources import ResourceRegistry
 
 PROCESS_TIMEOUT = 60  # a guard against a hang, not a performance assertion
@@ -102,7 +103,7 @@ def test_tour_on_postgresql(cli, pg_env):
     info = json.loads(run("info", "-o", "json").out)
     label = label_of(pg_env)
     assert info["store"] == label and info["db"] == label and info["db_type"] == "postgresql"
-    assert info["schema_version"] == 1
+    assert info["schema_version"] == len(POSTGRESQL_MIGRATIONS)
     password = password_of(pg_env)
     for result in results:
         assert password not in result.out and password not in result.err
@@ -384,8 +385,8 @@ def test_replicas_opening_a_new_store_initialize_it_once(pg_schema, realnet_home
             results = pool.starmap(_open_new_store, [(str(realnet_home), pg_schema, barrier)] * 4)
     assert len(set(results)) == 1, results
     version, types, count = results[0]
-    assert version == 1 and types > 20
-    assert sql(pg_schema, "SELECT version FROM realnet_schema") == [(1,)]
+    assert version == len(POSTGRESQL_MIGRATIONS) and types > 20
+    assert sql(pg_schema, "SELECT version FROM realnet_schema") == [(len(POSTGRESQL_MIGRATIONS),)]
     for path in ("/", "/types", "/home", "/home/admin", "/apps", "/system"):
         assert sql(pg_schema, "SELECT count(*) FROM items WHERE path = %s", (path,)) == [(1,)], path
     # Exactly the tree one process makes on its own (here: a fresh embedded store).
@@ -517,11 +518,11 @@ def test_reopening_does_not_migrate_again(pg_schema, realnet_home):
     first.create("/kept", "Folder")
     first.provider.close()
     before = state()
-    assert before[0][0] == 1 and before[0][2] == 1
+    assert before[0][0] == len(POSTGRESQL_MIGRATIONS) and before[0][2] == 1
     for _ in range(2):
         again = open_context(pg_settings(str(realnet_home), pg_schema))
         try:
-            assert again.provider.schema_version == 1
+            assert again.provider.schema_version == len(POSTGRESQL_MIGRATIONS)
             assert again.get("/kept").type == "Folder"
         finally:
             again.provider.close()

@@ -1,0 +1,99 @@
+"""The one place below every face where permissions are checked.
+
+The guard knows who is acting (an :class:`Identity`, its groups read from
+``/system/groups``) and every ACL entry in the store (one indexed query, cached
+until :meth:`refresh`). A principal that may not read an item gets the same error
+as for a missing path, so it cannot learn that the item exists.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from realnet.core import paths
+from realnet.core.access import (
+    ADMINS,
+    ANONYMOUS,
+    AUTHENTICATED,
+    PUBLIC,
+    AclMap,
+    Grant,
+    Identity,
+    Visibility,
+    effective,
+    read_roots,
+)
+from realnet.core.errors import NotFound, PermissionDenied
+from realnet.core.item import Item
+
+if TYPE_CHECKING:
+    from realnet.providers.base import Provider
+
+ACCOUNTS = "/system/accounts"
+GROUPS = "/system/groups"
+
+
+class Guard:
+    def __init__(self, provider: Provider, principal: str) -> None:
+        self.provider = provider
+        self.principal = principal
+        self._identity: Identity | None = None
+        self._acl: AclMap | None = None
+
+    def refresh(self) -> None:
+        """Forget cached groups and ACL entries (each command starts afresh)."""
+        self._identity = None
+        self._acl = None
+
+    @property
+    def identity(self) -> Identity:
+        if self._identity is None:
+            self._identity = self._load_identity()
+        return self._identity
+
+    def _load_identity(self) -> Identity:
+        if self.principal == ANONYMOUS:
+            return Identity(ANONYMOUS, frozenset({PUBLIC}))
+        groups = {AUTHENTICATED, PUBLIC}
+        for group in self.provider.iter_children(GROUPS) if self.provider.exists(GROUPS) else ():
+            if self.principal in (group.attributes.get("members") or ()):
+                groups.add(group.name)
+        return Identity(self.principal, frozenset(groups))
+
+    @property
+    def acl(self) -> AclMap:
+        if self._acl is None:
+            self._acl = AclMap(self.provider.acl_entries())
+        return self._acl
+
+    @property
+    def is_admin(self) -> bool:
+        return self.identity.is_admin
+
+    def permissions(self, item: Item) -> dict[str, Grant]:
+        return effective(self.identity, item.path, item.owner, self.acl)
+
+    def require(self, item: Item, permission: str, *, shown_path: str | None = None) -> Item:
+        """``item`` if the principal holds ``permission`` on it; otherwise the right error."""
+        if self.is_admin:
+            return item
+        granted = self.permissions(item)
+        where = shown_path or item.path
+        if "read" not in granted:
+            raise NotFound(where)
+        if permission not in granted:
+            raise PermissionDenied(f"{where}: {self.principal} may not {permission} here")
+        return item
+
+    def require_admin(self, what: str) -> None:
+        if not self.is_admin:
+            raise PermissionDenied(f"{what}: only members of '{ADMINS}' may do this")
+
+    def visibility(self, root: str) -> Visibility | None:
+        """What listings below ``root`` may show; None when everything there is readable."""
+        if self.is_admin:
+            return None
+        roots = read_roots(self.identity, self.acl)
+        if any(paths.is_within(root, top) for top in roots):
+            return None
+        return Visibility(owner=self.principal, roots=tuple(r for r in roots if paths.is_within(r, root)))
