@@ -25,13 +25,24 @@ def build_cli() -> click.Group:
     @group.command("shell")
     @click.option("-c", "--command", help="Run these commands (separated by ';') and exit.")
     @click.option("--keep-going", is_flag=True, help="In scripts, go on after a failing command.")
+    @click.option("--as", "acting_as", metavar="ACCOUNT", help="Act as this account, with its permissions.")
     @click.pass_context
-    def shell(ctx, command, keep_going):
+    def shell(ctx, command, keep_going, acting_as):
         """Open the interactive shell (or run a script from stdin or -c)."""
         from realnet.shell import run_shell
 
-        ctx.exit(run_shell(ctx.find_root().obj, command=command, keep_going=keep_going))
+        session = ctx.find_root().obj
+        if acting_as:
+            session.acting_as = acting_as
+        ctx.exit(run_shell(session, command=command, keep_going=keep_going))
 
+    def act_as(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+        if value:
+            ctx.find_root().obj.acting_as = value
+        return value
+
+    click.option("--as", "acting_as", metavar="ACCOUNT", expose_value=False, callback=act_as,
+                 is_eager=True, help="Act as this account, with its permissions.")(group)
     click.version_option(__version__, "--version", message="realnet %(version)s")(group)
     return group
 

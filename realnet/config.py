@@ -32,6 +32,8 @@ SETTINGS: dict[str, str] = {
     "REALNET_STORAGE_PATH": "local content folder (default $REALNET_HOME/content)",
     "REALNET_STORAGE_BUCKET": "S3 bucket for file content",
     "REALNET_STORAGE_PREFIX": "key prefix inside the S3 bucket",
+    "REALNET_SECRET_KEY": "key that encrypts secret attributes (default: generated into "
+    "$REALNET_HOME/secret.key for the embedded store; required with PostgreSQL)",
     "REALNET_SERVER_HOST": "HTTP runner address (default 127.0.0.1)",
     "REALNET_SERVER_PORT": "HTTP runner port (default 8080)",
 }
@@ -54,6 +56,7 @@ class Settings:
     storage_prefix: str = ""
     server_host: str = "127.0.0.1"
     server_port: int = 8080
+    secret_key: str | None = field(default=None, repr=False)
 
     @property
     def store_label(self) -> str:
@@ -174,4 +177,5 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
         storage_prefix=env.get("REALNET_STORAGE_PREFIX", "").strip(),
         server_host=host,
         server_port=_port(env, "REALNET_SERVER_PORT", 8080),
+        secret_key=env.get("REALNET_SECRET_KEY", "").strip() or None,
     )

@@ -54,6 +54,7 @@ class Shell:
             err.write(f"{where}{name}: unknown command{hint}\n")
             return 2
         try:
+            self.session.context.refresh()  # permissions and groups as they are now
             status = self.group.main(args=words, prog_name=name, standalone_mode=False,
                                      obj=self.session)
         except RealnetError as e:

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 BIN = Path("/usr/lib/postgresql/15/bin")
-PASSWORD = "realnet-test"  # noqa: S105 - a throw-away test cluster on loopback
+PASSWORD = "realnet-test"
 
 
 def free_port() -> int:

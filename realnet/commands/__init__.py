@@ -15,14 +15,14 @@ import click
 
 
 def build_group() -> click.Group:
-    from realnet.commands import admin, edit, navigate
+    from realnet.commands import access, admin, edit, navigate
 
     group = click.Group(
         "realnet",
         help="Realnet: a typed tree of resources.",
         context_settings={"help_option_names": ["-h", "--help"]},
     )
-    for module in (navigate, edit, admin):
+    for module in (navigate, edit, admin, access):
         module.register(group)
     return group
 

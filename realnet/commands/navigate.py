@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from realnet.commands import output as output_module
 from realnet.commands.common import expand, output_option, session_of
 from realnet.commands.output import ItemDetail, ItemList, Text, TreeView
 from realnet.core.errors import ValidationError
@@ -35,7 +36,7 @@ def register(group: click.Group) -> None:
             session.emit(ItemList(tuple(sorted(found, key=lambda i: i.path)), long=long,
                                   show_path=True), output)
             return
-        item = context.get(targets[0])
+        item = context.listable(targets[0])
         if not context.can_hold_children(item) and context.count_below(item.path) == 0:
             session.emit(ItemList((item,), long=long), output)
             return
@@ -60,7 +61,7 @@ def register(group: click.Group) -> None:
         """Change the current folder: none for ~, - for the previous one."""
         session = session_of(ctx)
         target = session.resolve(path)
-        item = session.context.get(target)
+        item = session.context.listable(target)
         if not session.context.can_hold_children(item):
             raise ValidationError(f"{target}: not a folder (a {item.type} holds no children)")
         session.change_folder(item.path)
@@ -74,11 +75,16 @@ def register(group: click.Group) -> None:
 
     @group.command("get")
     @click.argument("path")
+    @click.option("--reveal", is_flag=True, help="Show secret attributes (needs write permission).")
     @output_option
     @click.pass_context
-    def get(ctx, path, output):
+    def get(ctx, path, reveal, output):
         """Show one item: identity, type, version, times and attributes."""
         session = session_of(ctx)
+        if reveal:
+            item = session.context.reveal(session.resolve(path))
+            output_module.emit(ItemDetail(item), output, stream=session.stdout)
+            return
         session.emit(ItemDetail(session.context.get(session.resolve(path))), output)
 
     @group.command("cat")
@@ -101,7 +107,7 @@ def register(group: click.Group) -> None:
         """Show a subtree, level by level."""
         session = session_of(ctx)
         context = session.context
-        root = context.get(session.resolve(path))
+        root = context.listable(session.resolve(path))
         page = context.find(root.path, max_depth=depth, limit=TREE_LIMIT)
         session.emit(TreeView(root, page.items, truncated=page.next_cursor is not None), output)
 

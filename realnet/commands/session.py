@@ -28,6 +28,8 @@ class Session:
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     #: Ask a yes/no question; the shell replaces this with its own prompt.
     ask: Callable[[str], bool] | None = None
+    #: Act as this account (``--as``); None is the local administrator.
+    acting_as: str | None = None
     _context: Context | None = None
 
     @property
@@ -37,7 +39,10 @@ class Session:
 
             if self.settings is None:
                 self.settings = load_settings()
-            self._context = open_context(self.settings)
+            if self.acting_as:
+                self._context = open_context(self.settings, principal=self.acting_as)
+            else:
+                self._context = open_context(self.settings)
         return self._context
 
     def use_context(self, context: Context) -> None:
@@ -51,7 +56,9 @@ class Session:
 
     @property
     def principal(self) -> str:
-        return self._context.principal if self._context else "admin"
+        if self._context is not None:
+            return self._context.principal
+        return self.acting_as or "admin"
 
     def resolve(self, path: str | None) -> str:
         home = self.context.home if path and path.startswith("~") else None

@@ -36,6 +36,13 @@ TYPES_FOLDER = "/types"
 HOME_FOLDER = "/home"
 LOCAL_ADMIN = "admin"
 REDACTED = "<redacted>"
+READ_FOR_AUTHENTICATED = {"principal": "group:authenticated", "permissions": ["read"]}
+
+
+class SecretSealer(Protocol):
+    def seal(self, value: str) -> str: ...
+    def open(self, value: str, *, where: str) -> str: ...
+    def is_sealed(self, value: object) -> bool: ...
 
 
 class ResourceLookup(Protocol):
@@ -73,8 +80,10 @@ class Context:
         *,
         init_directories: Sequence[Path],
         principal: str = LOCAL_ADMIN,
+        secrets: SecretSealer | None = None,
     ) -> None:
         self.provider = provider
+        self.secrets = secrets
         self.resources = resources
         self.init_directories = list(init_directories)
         self.principal = principal
@@ -133,7 +142,8 @@ class Context:
             if not provider.exists(paths.ROOT):
                 provider.create(ItemDraft(path=paths.ROOT, type="Folder", owner=LOCAL_ADMIN))
             if not provider.exists(TYPES_FOLDER):
-                provider.create(ItemDraft(path=TYPES_FOLDER, type="Folder", owner=LOCAL_ADMIN))
+                provider.create(ItemDraft(path=TYPES_FOLDER, type="Folder", owner=LOCAL_ADMIN,
+                                          acl=(READ_FOR_AUTHENTICATED,)))
             existing = {i.path: i for i in provider.walk(TYPES_FOLDER, max_depth=1)}
             for typedef in plan.types:
                 path = paths.join(TYPES_FOLDER, typedef.name)
@@ -153,7 +163,8 @@ class Context:
             for initial in plan.items:
                 if initial.path not in present:
                     items += self._create_with_instances(
-                        registry, initial.path, initial.type, initial.attributes, LOCAL_ADMIN
+                        registry, initial.path, initial.type, initial.attributes, LOCAL_ADMIN,
+                        acl=initial.acl,
                     )
             home = paths.join(HOME_FOLDER, LOCAL_ADMIN)
             if home not in present and provider.exists(HOME_FOLDER):
@@ -163,9 +174,10 @@ class Context:
 
     def _create_with_instances(
         self, registry: TypeRegistry, path: str, type_name: str,
-        attributes: Mapping[str, Any], owner: str,
+        attributes: Mapping[str, Any], owner: str, *, acl: tuple[Any, ...] = (),
     ) -> int:
-        self.provider.create(ItemDraft(path=path, type=type_name, owner=owner, attributes=attributes))
+        self.provider.create(ItemDraft(path=path, type=type_name, owner=owner, attributes=attributes,
+                                       acl=acl))
         count = 1
         for typedef_name in reversed(registry.lineage(type_name)):
             for instance in registry.get(typedef_name).instances:
@@ -185,16 +197,28 @@ class Context:
     def _readable(self, path: str, permission: str = "read") -> Item:
         return self.guard.require(self.provider.get(path), permission)
 
+    def listable(self, path: str) -> Item:
+        """A folder the principal may look into: readable, or on the way to something readable
+        (whose path shows that its ancestors exist anyway); only readable children show."""
+        item = self.provider.get(paths.normalize(path))
+        try:
+            return self.guard.require(item, "read")
+        except NotFound:
+            visible = self.guard.visibility(item.path)
+            if visible is not None and any(r != item.path for r in visible.roots):
+                return item
+            raise
+
     def list(
         self, path: str, *, order: str = "name", limit: int = 100, cursor: str | None = None
     ) -> ChildrenPage:
-        folder = self._readable(paths.normalize(path))
+        folder = self.listable(path)
         return self.provider.children(folder.path, order=order, limit=limit, cursor=cursor,
                                       visible=self.guard.visibility(folder.path))
 
     def complete(self, folder: str, prefix: str | None, limit: int) -> ChildrenPage:
         """Children whose names start with ``prefix``, for completion (readable ones only)."""
-        item = self._readable(paths.normalize(folder))
+        item = self.listable(folder)
         return self.provider.children(item.path, name_prefix=prefix, limit=limit,
                                       visible=self.guard.visibility(item.path))
 
@@ -208,7 +232,7 @@ class Context:
         limit: int = 1000,
         cursor: str | None = None,
     ) -> ChildrenPage:
-        root = self._readable(paths.normalize(root)).path
+        root = self.listable(root).path
         types = None
         if type_name is not None:
             self.types.get(type_name, where=f"--type {type_name}")
@@ -220,7 +244,7 @@ class Context:
 
     def count_below(self, path: str) -> int:
         """How many items below ``path`` the principal can see."""
-        item = self._readable(paths.normalize(path))
+        item = self.listable(path)
         return self.provider.count_subtree(item.path, visible=self.guard.visibility(item.path))
 
     def text(self, path: str) -> str:
@@ -243,6 +267,37 @@ class Context:
             attributes[name] = REDACTED
         return item._replace(attributes=attributes)
 
+    def reveal(self, path: str) -> Item:
+        """The item with its secret attributes decrypted: for those who may write it."""
+        item = self._readable(paths.normalize(path), "write")
+        secret = self._secret_names(item.type) & item.attributes.keys()
+        if not secret:
+            return item
+        box = self._box()
+        attributes = dict(item.attributes)
+        for name in secret:
+            attributes[name] = box.open(attributes[name], where=f"{item.path}: attribute '{name}'")
+        return item._replace(attributes=attributes)
+
+    def _secret_names(self, type_name: str) -> set[str]:
+        if type_name not in self.types:
+            return set()
+        return {n for n, a in self.types.attributes(type_name).items() if a.kind == "secret"}
+
+    def _box(self) -> SecretSealer:
+        if self.secrets is None:
+            raise StoreError("secret attributes need an encryption key, and none is configured")
+        return self.secrets
+
+    def seal(self, type_name: str, attributes: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+        """Encrypt the values of ``names`` that are secrets and not encrypted yet."""
+        secret = self._secret_names(type_name).intersection(names)
+        for name in secret:
+            value = attributes.get(name)
+            if isinstance(value, str) and not self._box().is_sealed(value):
+                attributes[name] = self._box().seal(value)
+        return attributes
+
     def can_hold_children(self, item: Item) -> bool:
         return item.type in self.types and bool(self.types.allowed_children(item.type))
 
@@ -254,7 +309,7 @@ class Context:
         checked = registry.validate(type_name, attributes, where=path, from_text=from_text,
                                     fill_defaults=fill_defaults)
         self.resource(type_name).validate(path, checked)
-        return checked
+        return self.seal(type_name, checked, list(checked))
 
     def _check_parent(self, path: str, type_name: str) -> None:
         parent = self.provider.get(paths.parent_of(path)) if path != paths.ROOT else None
@@ -334,6 +389,7 @@ class Context:
             for key in item.attributes.keys() - changes.keys() - set(unset):
                 checked[key] = item.attributes[key]
             self.resource(item.type).validate(path, checked)
+            self.seal(item.type, checked, changes.keys())
             updated = self.provider.update(path, checked, expected_version=item.version)
         self._after_write(path)
         return updated
@@ -383,6 +439,11 @@ class Context:
         self._after_write(source)
         self._after_write(target)
         return result
+
+    def act_as(self, principal: str) -> None:
+        """From now on, check every operation against ``principal``'s permissions."""
+        self.principal = principal
+        self.guard = Guard(self.provider, principal)
 
     def transaction(self):
         """Several changes that happen together or not at all."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from realnet.core import paths
+from realnet.core.access import check_entries
 from realnet.core.errors import RealnetError, ValidationError
 from realnet.core.types import KINDS, AttributeDef, TypeDef, TypeRegistry, coerce
 
@@ -29,7 +30,7 @@ TYPE_KEYS = {
     "children", "instances", "icon", "views", "forms",
 }
 ATTR_KEYS = {"kind", "required", "default", "description", "values"}
-ITEM_KEYS = {"path", "type", "attributes"}
+ITEM_KEYS = {"path", "type", "attributes", "acl"}
 
 
 def layer_of(filename: str) -> int:
@@ -50,6 +51,7 @@ class InitialItem:
     type: str
     attributes: Mapping[str, Any]
     source: str
+    acl: tuple[Any, ...] = ()
 
 
 @dataclass(slots=True)
@@ -293,8 +295,9 @@ def _check_item(spec: Any, where: str, registry: TypeRegistry, declared: dict[st
     if parent != paths.ROOT:
         registry.check_child(declared[parent], type_name, where=where)
     attributes = registry.validate(type_name, spec.get("attributes", {}), where=where)
+    acl = check_entries(spec.get("acl", []), where)
     declared[path] = type_name
-    return InitialItem(path=path, type=type_name, attributes=attributes, source=where)
+    return InitialItem(path=path, type=type_name, attributes=attributes, source=where, acl=acl)
 
 
 def load_plan(directories: Iterable[Path], *, known_modules: Iterable[str] | None = None) -> InitPlan:

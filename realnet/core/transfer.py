@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from realnet.core import paths
-from realnet.core.errors import AlreadyExists, NotFound, ValidationError
+from realnet.core.access import check_entries
+from realnet.core.errors import AlreadyExists, NotFound, PermissionDenied, ValidationError
 from realnet.core.item import Item, ItemDraft
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 FORMAT = "realnet-export"
 VERSION = 1
-ENTRY_KEYS = {"path", "type", "owner", "created", "updated", "attributes"}
+ENTRY_KEYS = {"path", "type", "owner", "created", "updated", "attributes", "acl"}
 
 
 def _entry(item: Item, root: str) -> dict[str, Any]:
@@ -39,14 +40,30 @@ def _entry(item: Item, root: str) -> dict[str, Any]:
         "created": item.created,
         "updated": item.updated,
         "attributes": dict(item.attributes),
+        **({"acl": [dict(e) for e in item.acl]} if item.acl else {}),
     }
 
 
 def export_tree(context: Context, path: str) -> dict[str, Any]:
-    root = paths.normalize(path)
-    top = context.provider.get(root)
+    top = context.get(path)
+    root = top.path
+    visible = context.guard.visibility(root)
+    below: list[Item] = []
+    cursor = None
+    while True:
+        page = context.provider.search(root, limit=5000, cursor=cursor, visible=visible)
+        below.extend(page.items)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    if visible is not None:  # drop what the principal sees only through a hidden parent
+        kept = {root}
+        for item in sorted(below, key=lambda i: i.path.split("/")):
+            if paths.parent_of(item.path) in kept:
+                kept.add(item.path)
+        below = [i for i in below if i.path in kept]
     entries = [_entry(top, root)]
-    entries.extend(_entry(item, root) for item in context.provider.walk(root))
+    entries.extend(_entry(item, root) for item in below)
     # Path order puts "a-b" between "a" and "a/c"; sort by segments so parents lead.
     entries[1:] = sorted(entries[1:], key=lambda e: e["path"].split("/"))
     return {"format": FORMAT, "version": VERSION, "root": root, "items": entries}
@@ -76,6 +93,7 @@ def import_tree(
         raise ValidationError(f"{source}: items[0] must be the exported root, with path '.'")
     existing = context.provider.get_many([target]).get(target)
     if existing is not None:
+        context.guard.require(existing, "read")
         if not context.can_hold_children(existing):
             raise AlreadyExists(target)
         exported_root = doc.get("root")
@@ -86,7 +104,7 @@ def import_tree(
 
     registry = context.types
     try:
-        parent = context.provider.get(paths.parent_of(target))
+        parent = context.guard.require(context.provider.get(paths.parent_of(target)), "create")
     except NotFound as e:
         raise NotFound(paths.parent_of(target), "parent folder does not exist") from e
     types_at: dict[str, str] = {paths.parent_of(target): parent.type}
@@ -131,15 +149,21 @@ def import_tree(
         if resource is None:
             resource = resources[type_name] = context.resource(type_name)
         resource.validate(item_path, checked)
+        context.seal(type_name, checked, list(checked))
         for stamp in ("created", "updated"):
             if entry.get(stamp) is not None and not isinstance(entry[stamp], str):
                 raise ValidationError(f"{where}: '{stamp}' must be a timestamp string")
         owner = entry.get("owner") or context.principal
         if not isinstance(owner, str):
             raise ValidationError(f"{where}: 'owner' must be a name")
+        if not context.guard.is_admin:
+            owner = context.principal  # only admins restore other owners
+        acl = check_entries(entry["acl"], where) if "acl" in entry else ()
+        if acl and not context.guard.is_admin:
+            raise PermissionDenied(f"{where}: only members of 'admins' may import ACL entries")
         types_at[item_path] = type_name
         drafts.append(ItemDraft(path=item_path, type=type_name, owner=owner, attributes=checked,
-                                created=entry.get("created"), updated=entry.get("updated")))
+                                created=entry.get("created"), updated=entry.get("updated"), acl=acl))
     with context.provider.transaction():
         if context.provider.exists(target):
             raise AlreadyExists(target)

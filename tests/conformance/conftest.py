@@ -11,6 +11,9 @@ from realnet.core.context import Context
 from realnet.core.loader import packaged_directory
 from realnet.providers.base import Provider
 from realnet.resources import ResourceRegistry
+from realnet.security.secrets import SecretBox
+
+TEST_KEY = "cmVhbG5ldC10ZXN0LWtleS0zMi1ieXRlcy1sb25nISE="  # 32 bytes, url-safe base64
 
 
 def sqlite_provider(tmp_path: Path) -> Provider:
@@ -34,7 +37,8 @@ PROVIDERS: dict[str, Callable[[pytest.FixtureRequest], Provider]] = {
 @pytest.fixture(params=sorted(PROVIDERS))
 def tree(request: pytest.FixtureRequest) -> Iterator[Context]:
     provider = PROVIDERS[request.param](request)
-    context = Context(provider, ResourceRegistry(), init_directories=[packaged_directory()])
+    context = Context(provider, ResourceRegistry(), init_directories=[packaged_directory()],
+                      secrets=SecretBox(TEST_KEY, None))
     context.ensure_initialized()
     yield context
     provider.close()

@@ -278,9 +278,19 @@ class TestSecrets:
         tree.create("/types/Login", "Type", {"definition": {
             "name": "Login", "base": "Item", "attributes": {"user": "string", "password": "secret"}}})
         item = tree.create("/l", "Login", {"user": "u", "password": "hunter2"})
+        assert item.attributes["password"].startswith("fernet:")  # encrypted at rest
         shown = tree.shown(item)
         assert shown.attributes == {"user": "u", "password": "<redacted>"}
-        assert "hunter2" not in repr(shown)
+        assert "hunter2" not in repr(shown) and "hunter2" not in repr(tree.get("/l"))
+        assert tree.reveal("/l").attributes["password"] == "hunter2"
+        tree.update("/l", {"user": "v"})  # other changes leave the secret as it was
+        assert tree.reveal("/l").attributes["password"] == "hunter2"
+        tree.update("/l", {"password": "new"})
+        assert tree.reveal("/l").attributes["password"] == "new"
+        exported = export_tree(tree, "/l")
+        assert "new" not in repr(exported)
+        import_tree(tree, exported, "/l2")
+        assert tree.reveal("/l2").attributes["password"] == "new"
 
 
 class TestAttributeText:

@@ -266,7 +266,7 @@ def test_killed_bulk_import_is_all_or_nothing(pg_schema, tmp_path):
 # -- wrong connection settings --------------------------------------------------------------
 
 
-WRONG_PASSWORD = "not-the-password-7Qz"  # noqa: S105 - deliberately wrong
+WRONG_PASSWORD = "not-the-password-7Qz"
 
 
 @pytest.fixture
