@@ -32,12 +32,16 @@ def build_cli() -> click.Group:
         from realnet.shell import run_shell
 
         session = ctx.find_root().obj
-        if acting_as:
+        if acting_as is not None:
+            if not acting_as.strip():
+                raise click.BadParameter("expected an account name", param_hint="--as")
             session.acting_as = acting_as
         ctx.exit(run_shell(session, command=command, keep_going=keep_going))
 
     def act_as(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-        if value:
+        if value is not None:
+            if not value.strip():
+                raise click.BadParameter("expected an account name", param_hint="--as")
             ctx.find_root().obj.acting_as = value
         return value
 

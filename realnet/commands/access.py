@@ -220,12 +220,13 @@ def register(group: click.Group) -> None:
         if output == "table":
             session.emit(Text(f"{item.path} for {guard.identity.name}:"))
             session.emit(Table(("permission", "granted", "from"), rows))
-            if item.acl and context.guard.permissions(item).get("admin"):
+            if item.acl and (context.guard.is_admin or context.guard.permissions(item).get("admin")):
                 session.emit(Text("entries here: " + "; ".join(
                     f"{e['principal']} {','.join(e['permissions'])}" for e in item.acl)))
         else:
-            session.emit({"path": item.path, "principal": guard.identity.name,
-                          "permissions": records, "entries": [dict(e) for e in item.acl]}, output)
+            may_admin = "admin" in context.guard.permissions(item) or context.guard.is_admin
+            session.emit({"path": item.path, "principal": guard.identity.name, "permissions": records,
+                          "entries": [dict(e) for e in item.acl] if may_admin else None}, output)
 
     @acl.command("grant")
     @click.argument("path")

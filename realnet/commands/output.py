@@ -65,38 +65,51 @@ class Table:
 
 @dataclass(frozen=True, slots=True)
 class TreeView:
+    """A subtree. Items whose parent is not shown (hidden from the principal) hang under
+    their nearest shown ancestor, labelled with the rest of their path."""
+
     root: Item
     items: tuple[Item, ...]
     truncated: bool = False
 
-    def data(self) -> Any:
-        by_parent: dict[str | None, list[Item]] = {}
+    def _children(self) -> dict[str, list[tuple[str, Item]]]:
+        by_path = {i.path: i for i in self.items}
+        by_path[self.root.path] = self.root
+        children: dict[str, list[tuple[str, Item]]] = {}
         for item in self.items:
-            by_parent.setdefault(item.parent_id, []).append(item)
+            anchor = item.path.rsplit("/", 1)[0] or "/"
+            while anchor not in by_path:
+                anchor = anchor.rsplit("/", 1)[0] or "/"
+            label = item.path[len(anchor):].lstrip("/")
+            children.setdefault(anchor, []).append((label, item))
+        for kids in children.values():
+            kids.sort(key=lambda k: k[0])
+        return children
 
-        def node(item: Item) -> dict[str, Any]:
-            kids = sorted(by_parent.get(item.id, []), key=lambda i: i.name)
-            out: dict[str, Any] = {"name": item.name or "/", "type": item.type, "path": item.path}
+    def data(self) -> Any:
+        children = self._children()
+
+        def node(label: str, item: Item) -> dict[str, Any]:
+            out: dict[str, Any] = {"name": label, "type": item.type, "path": item.path}
+            kids = children.get(item.path, [])
             if kids:
-                out["children"] = [node(k) for k in kids]
+                out["children"] = [node(k_label, k) for k_label, k in kids]
             return out
 
-        return node(self.root)
+        return node(self.root.name or "/", self.root)
 
     def lines(self) -> list[str]:
-        by_parent: dict[str | None, list[Item]] = {}
-        for item in self.items:
-            by_parent.setdefault(item.parent_id, []).append(item)
+        children = self._children()
         out = [self.root.path]
 
-        def walk(item: Item, prefix: str) -> None:
-            kids = sorted(by_parent.get(item.id, []), key=lambda i: i.name)
-            for index, kid in enumerate(kids):
+        def walk(path: str, prefix: str) -> None:
+            kids = children.get(path, [])
+            for index, (label, kid) in enumerate(kids):
                 last = index == len(kids) - 1
-                out.append(f"{prefix}{'└── ' if last else '├── '}{kid.name}  [{kid.type}]")
-                walk(kid, prefix + ("    " if last else "│   "))
+                out.append(f"{prefix}{'└── ' if last else '├── '}{label}  [{kid.type}]")
+                walk(kid.path, prefix + ("    " if last else "│   "))
 
-        walk(self.root, "")
+        walk(self.root.path, "")
         if self.truncated:
             out.append("… (truncated; narrow it with -L or a deeper path)")
         return out

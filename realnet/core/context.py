@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from realnet.core import paths
+from realnet.core.access import Visibility
 from realnet.core.errors import (
     AlreadyExists,
     Conflict,
@@ -205,9 +206,22 @@ class Context:
             return self.guard.require(item, "read")
         except NotFound:
             visible = self.guard.visibility(item.path)
-            if visible is not None and any(r != item.path for r in visible.roots):
+            if visible is not None and (
+                any(r != item.path for r in visible.roots)
+                or self.provider.count_subtree(item.path, visible=Visibility(self.principal, ())) > 0
+            ):
                 return item
             raise
+
+    def _exists_for_me(self, path: str) -> Item | None:
+        """The item at ``path`` if it exists and the principal may see it; else None."""
+        item = self.provider.get_many([path]).get(path)
+        if item is None:
+            return None
+        try:
+            return self.listable(path)
+        except NotFound:
+            return None
 
     def list(
         self, path: str, *, order: str = "name", limit: int = 100, cursor: str | None = None
@@ -279,6 +293,19 @@ class Context:
             attributes[name] = box.open(attributes[name], where=f"{item.path}: attribute '{name}'")
         return item._replace(attributes=attributes)
 
+    def _require_write_on_secrets(self, item: Item) -> None:
+        """Copying a secret lets the copier reveal it: that needs write on the original."""
+        if self.guard.is_admin:
+            return
+        secret_types = [t.name for t in self.types if self._secret_names(t.name)]
+        if not secret_types:
+            return
+        holders = [item] if item.type in secret_types else []
+        holders += self.provider.search(item.path, types=secret_types, limit=10_000).items
+        for holder in holders:
+            if self._secret_names(holder.type) & holder.attributes.keys():
+                self.guard.require(holder, "write")
+
     def _secret_names(self, type_name: str) -> set[str]:
         if type_name not in self.types:
             return set()
@@ -289,13 +316,21 @@ class Context:
             raise StoreError("secret attributes need an encryption key, and none is configured")
         return self.secrets
 
-    def seal(self, type_name: str, attributes: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
-        """Encrypt the values of ``names`` that are secrets and not encrypted yet."""
+    def seal(self, type_name: str, attributes: dict[str, Any], names: Iterable[str], *,
+             keep_ciphertext: bool = False) -> dict[str, Any]:
+        """Encrypt the secret values among ``names``. Values given by people are always
+        encrypted; ``keep_ciphertext`` (imports by admins) keeps values already encrypted,
+        after checking that this store's key opens them."""
         secret = self._secret_names(type_name).intersection(names)
+        box = self._box() if secret else None
         for name in secret:
             value = attributes.get(name)
-            if isinstance(value, str) and not self._box().is_sealed(value):
-                attributes[name] = self._box().seal(value)
+            if not isinstance(value, str):
+                continue
+            if keep_ciphertext and box.is_sealed(value):
+                box.open(value, where=f"attribute '{name}'")
+                continue
+            attributes[name] = box.seal(value)
         return attributes
 
     def can_hold_children(self, item: Item) -> bool:
@@ -314,7 +349,11 @@ class Context:
     def _check_parent(self, path: str, type_name: str) -> None:
         parent = self.provider.get(paths.parent_of(path)) if path != paths.ROOT else None
         if parent is not None:
-            self.guard.require(parent, "create")
+            try:
+                self.guard.require(parent, "create")
+            except NotFound:
+                self.listable(parent.path)  # hidden: stays "not found"
+                raise PermissionDenied(f"{parent.path}: {self.principal} may not create here") from None
             if parent.type in self.types:
                 self.types.check_child(parent.type, type_name, where=path)
 
@@ -340,7 +379,7 @@ class Context:
                 raise NotFound(paths.parent_of(path),
                                "parent folder does not exist (use -p to create it)") from e
             if self.provider.exists(path):
-                raise AlreadyExists(path)
+                raise AlreadyExists(path)  # the parent is visible, so this reveals nothing
             self._create_with_instances(self.types, path, type_name, checked, self.principal)
             item = self.provider.get(path)
         self._after_write(path)
@@ -349,7 +388,8 @@ class Context:
     def _make_parents(self, path: str) -> None:
         missing: list[str] = []
         current = paths.parent_of(path)
-        while current != paths.ROOT and not self.provider.exists(current):
+        # A folder the principal cannot see counts as missing, so the answer is the same.
+        while current != paths.ROOT and self._exists_for_me(current) is None:
             missing.append(current)
             current = paths.parent_of(current)
         for folder in reversed(missing):
@@ -420,9 +460,11 @@ class Context:
                 raise PermissionDenied(f"{source}: {self.principal} cannot read everything below it")
             if not copy and source in (TYPES_FOLDER, HOME_FOLDER):
                 raise ValidationError(f"{source}: a built-in folder cannot be moved")
-            existing = self.provider.get_many([target]).get(target)
+            existing = self._exists_for_me(target)
             if existing is not None and self.can_hold_children(existing):
                 target = paths.join(target, item.name)
+            if copy:
+                self._require_write_on_secrets(item)
             if paths.is_within(target, source):
                 raise InvalidPath(f"{target}: cannot move or copy {source} into itself")
             if parents:

@@ -31,7 +31,7 @@ VERSION = 1
 ENTRY_KEYS = {"path", "type", "owner", "created", "updated", "attributes", "acl"}
 
 
-def _entry(item: Item, root: str) -> dict[str, Any]:
+def _entry(item: Item, root: str, with_acl: bool = True) -> dict[str, Any]:
     relative = "." if item.path == root else item.path[len(root):].lstrip("/")
     return {
         "path": relative,
@@ -40,7 +40,7 @@ def _entry(item: Item, root: str) -> dict[str, Any]:
         "created": item.created,
         "updated": item.updated,
         "attributes": dict(item.attributes),
-        **({"acl": [dict(e) for e in item.acl]} if item.acl else {}),
+        **({"acl": [dict(e) for e in item.acl]} if item.acl and with_acl else {}),
     }
 
 
@@ -62,8 +62,10 @@ def export_tree(context: Context, path: str) -> dict[str, Any]:
             if paths.parent_of(item.path) in kept:
                 kept.add(item.path)
         below = [i for i in below if i.path in kept]
-    entries = [_entry(top, root)]
-    entries.extend(_entry(item, root) for item in below)
+    # ACL entries travel only for admins, who alone may import them again.
+    admin = context.guard.is_admin
+    entries = [_entry(top, root, admin)]
+    entries.extend(_entry(item, root, admin) for item in below)
     # Path order puts "a-b" between "a" and "a/c"; sort by segments so parents lead.
     entries[1:] = sorted(entries[1:], key=lambda e: e["path"].split("/"))
     return {"format": FORMAT, "version": VERSION, "root": root, "items": entries}
@@ -91,9 +93,8 @@ def import_tree(
     first = entries[0]
     if not isinstance(first, Mapping) or first.get("path") != ".":
         raise ValidationError(f"{source}: items[0] must be the exported root, with path '.'")
-    existing = context.provider.get_many([target]).get(target)
+    existing = context._exists_for_me(target)
     if existing is not None:
-        context.guard.require(existing, "read")
         if not context.can_hold_children(existing):
             raise AlreadyExists(target)
         exported_root = doc.get("root")
@@ -103,10 +104,13 @@ def import_tree(
         target = paths.join(target, paths.check_name(name, where=f"{source}: root"))
 
     registry = context.types
+    parent = context._exists_for_me(paths.parent_of(target))
+    if parent is None:
+        raise NotFound(paths.parent_of(target), "parent folder does not exist")
     try:
-        parent = context.guard.require(context.provider.get(paths.parent_of(target)), "create")
-    except NotFound as e:
-        raise NotFound(paths.parent_of(target), "parent folder does not exist") from e
+        context.guard.require(parent, "create")
+    except NotFound:
+        raise PermissionDenied(f"{parent.path}: {context.principal} may not create here") from None
     types_at: dict[str, str] = {paths.parent_of(target): parent.type}
     resources: dict[str, Any] = {}
     drafts: list[ItemDraft] = []
@@ -149,7 +153,7 @@ def import_tree(
         if resource is None:
             resource = resources[type_name] = context.resource(type_name)
         resource.validate(item_path, checked)
-        context.seal(type_name, checked, list(checked))
+        context.seal(type_name, checked, list(checked), keep_ciphertext=context.guard.is_admin)
         for stamp in ("created", "updated"):
             if entry.get(stamp) is not None and not isinstance(entry[stamp], str):
                 raise ValidationError(f"{where}: '{stamp}' must be a timestamp string")

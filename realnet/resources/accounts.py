@@ -25,7 +25,7 @@ from realnet.core.errors import (
     ValidationError,
 )
 from realnet.core.guard import ACCOUNTS, GROUPS
-from realnet.core.item import Item
+from realnet.core.item import Item, ItemDraft
 
 if TYPE_CHECKING:
     from realnet.core.context import Context
@@ -56,6 +56,12 @@ def _now() -> datetime:
 
 def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def _moment(text: str) -> datetime:
+    """A stored date-time; one without a zone is taken as UTC."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def check_name(name: str, what: str) -> str:
@@ -150,6 +156,10 @@ class Directory:
                     self.provider.update(group.path, {**group.attributes, "members": members})
             for token in self._tokens_of(name):
                 self.provider.delete(token.path)
+            principal = f"user:{name}"
+            for path, entries in self.provider.acl_entries().items():
+                if any(e.get("principal") == principal for e in entries):
+                    self.provider.set_acl(path, [e for e in entries if e.get("principal") != principal])
             self.provider.delete(item.path)
 
     def set_password(self, name: str, password: str, *, allow_weak: bool = False) -> None:
@@ -247,7 +257,11 @@ class Directory:
         attributes = {"account": account, "label": label, "revoked": False}
         if until:
             attributes["expires"] = until
-        self.context.create(paths.join(TOKENS, digest(token)), "Token", attributes)
+        path = paths.join(TOKENS, digest(token))
+        checked = self.context.types.validate("Token", attributes, where=path)
+        # Written directly: the permission to do so was checked above, and /system stays
+        # hidden from the account itself.
+        self.provider.create(ItemDraft(path=path, type="Token", owner=account, attributes=checked))
         return IssuedToken(account, label, token, until)
 
     def tokens(self, account: str) -> list[dict[str, Any]]:
@@ -281,14 +295,18 @@ class Directory:
         now = _now()
         if attrs.get("revoked"):
             raise refused
-        if attrs.get("expires") and datetime.fromisoformat(attrs["expires"]) <= now:
+        try:
+            expires = _moment(attrs["expires"]) if attrs.get("expires") else None
+            last = _moment(attrs["last_used"]) if attrs.get("last_used") else None
+        except (TypeError, ValueError):
+            raise refused from None
+        if expires is not None and expires <= now:
             raise refused
         try:
             self.check_account(attrs["account"])
         except (NotFound, PermissionDenied):
             raise refused from None
-        last = attrs.get("last_used")
-        if not last or now - datetime.fromisoformat(last) > LAST_USE_GRANULARITY:
+        if last is None or now - last > LAST_USE_GRANULARITY:
             # A concurrent check may have recorded it; the token is valid either way.
             with suppress(RealnetError):
                 self.provider.update(item.path, {**attrs, "last_used": _stamp(now)})
