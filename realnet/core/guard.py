@@ -62,8 +62,9 @@ class Guard:
 
     @property
     def acl(self) -> AclMap:
+        """The ACL entries that can matter to this principal: those naming it or its groups."""
         if self._acl is None:
-            self._acl = AclMap(self.provider.acl_entries())
+            self._acl = AclMap(self.provider.acl_entries(self.identity.principals))
         return self._acl
 
     @property
@@ -71,6 +72,8 @@ class Guard:
         return self.identity.is_admin
 
     def permissions(self, item: Item) -> dict[str, Grant]:
+        if self.is_admin:
+            return effective(self.identity, item.path, item.owner, AclMap())
         return effective(self.identity, item.path, item.owner, self.acl)
 
     def require(self, item: Item, permission: str, *, shown_path: str | None = None) -> Item:

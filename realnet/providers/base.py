@@ -76,8 +76,9 @@ class Provider(ABC):
         """How many items lie below ``path`` (only ``visible`` ones)."""
 
     @abstractmethod
-    def acl_entries(self) -> dict[str, tuple[Any, ...]]:
-        """Path → ACL entries of every item that has any (one indexed query)."""
+    def acl_entries(self, principals: Iterable[str] | None = None) -> dict[str, tuple[Any, ...]]:
+        """Path → ACL entries of every item that has any (one indexed query); with
+        ``principals``, only items with an entry for one of them."""
 
     @abstractmethod
     def set_acl(self, path: str, entries: Sequence[Mapping[str, Any]]) -> Item:

@@ -314,9 +314,19 @@ class PostgresProvider(Provider):
             condition = f"{condition} AND {seen}"
         return self._one(f"SELECT count(*) FROM items WHERE {condition}", [*params, *seen_params])[0]  # noqa: S608
 
-    def acl_entries(self) -> dict[str, tuple[Any, ...]]:
-        rows = self._rows("SELECT path, acl::text FROM items WHERE acl <> '[]'::jsonb")
-        return {path: tuple(json.loads(acl)) for path, acl in rows}
+    def acl_entries(self, principals: Iterable[str] | None = None) -> dict[str, tuple[Any, ...]]:
+        sql, params = "SELECT path, acl::text FROM items WHERE acl <> '[]'::jsonb", []
+        if principals is not None:
+            wanted = sorted(principals)
+            if not wanted:
+                return {}
+            sql += " AND acl @> ANY(%s::jsonb[])"
+            params = [[dumps([{"principal": p}]) for p in wanted]]
+        rows = self._rows(sql, params)
+        if not rows:
+            return {}
+        decoded = json.loads("[" + ",".join(acl for _, acl in rows) + "]")  # one parse for all
+        return {path: tuple(entries) for (path, _), entries in zip(rows, decoded, strict=True)}
 
     def set_acl(self, path: str, entries: Sequence[Mapping[str, Any]]) -> Item:
         with self.transaction():

@@ -283,9 +283,21 @@ class SqliteProvider(Provider):
             condition = f"{condition} AND {seen}"
         return self._one(f"SELECT count(*) FROM items WHERE {condition}", [*params, *seen_params])[0]  # noqa: S608
 
-    def acl_entries(self) -> dict[str, tuple[Any, ...]]:
-        rows = self._execute("SELECT path, acl FROM items WHERE acl <> '[]'").fetchall()
-        return {path: tuple(json.loads(acl)) for path, acl in rows}
+    def acl_entries(self, principals: Iterable[str] | None = None) -> dict[str, tuple[Any, ...]]:
+        sql, params = "SELECT path, acl FROM items WHERE acl <> '[]'", []
+        if principals is not None:
+            # ACL JSON is written compactly, so an entry for P contains "principal":"P".
+            wanted = sorted(principals)
+            if not wanted:
+                return {}
+            sql += " AND (" + " OR ".join(["acl LIKE ? ESCAPE '\\'"] * len(wanted)) + ")"
+            params = ['%"principal":' + _dumps(p).replace("\\", "\\\\").replace("%", "\\%")
+                      .replace("_", "\\_") + "%" for p in wanted]
+        rows = self._execute(sql, params).fetchall()
+        if not rows:
+            return {}
+        decoded = json.loads("[" + ",".join(acl for _, acl in rows) + "]")  # one parse for all
+        return {path: tuple(entries) for (path, _), entries in zip(rows, decoded, strict=True)}
 
     def set_acl(self, path: str, entries: Sequence[Mapping[str, Any]]) -> Item:
         with self.transaction():
