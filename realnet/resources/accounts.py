@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from realnet.core import paths
 from realnet.core.access import ADMINS, ALL, BUILTIN_GROUPS, PERMISSIONS
+from realnet.core.context import LOCAL_ADMIN
 from realnet.core.errors import (
     AlreadyExists,
     NotFound,
@@ -259,9 +260,9 @@ class Directory:
             attributes["expires"] = until
         path = paths.join(TOKENS, digest(token))
         checked = self.context.types.validate("Token", attributes, where=path)
-        # Written directly: the permission to do so was checked above, and /system stays
-        # hidden from the account itself.
-        self.provider.create(ItemDraft(path=path, type="Token", owner=account, attributes=checked))
+        # Written directly: the permission to do so was checked above. Owned by the local
+        # administrator, never by the account: an owner could un-revoke its own token.
+        self.provider.create(ItemDraft(path=path, type="Token", owner=LOCAL_ADMIN, attributes=checked))
         return IssuedToken(account, label, token, until)
 
     def tokens(self, account: str) -> list[dict[str, Any]]:

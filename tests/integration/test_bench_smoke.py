@@ -12,7 +12,8 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
-@pytest.mark.parametrize("script", ["startup.py", "listing.py", "import_bench.py", "pg_bench.py"])
+@pytest.mark.parametrize("script", ["startup.py", "listing.py", "import_bench.py", "pg_bench.py",
+                                    "access_bench.py"])
 def test_benchmark_runs_and_reports_a_ratio(script):
     done = subprocess.run([sys.executable, str(BENCH / script), "--quick"], capture_output=True,
                           text=True, timeout=300)

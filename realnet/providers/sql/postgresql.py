@@ -153,13 +153,25 @@ class PostgresProvider(Provider):
             with self._translate(), current.transaction():
                 yield
             return
-        with self._connection() as conn:
-            token = self._current.set(conn)
-            try:
-                with self._translate(), conn.transaction():
-                    yield
-            finally:
-                self._current.reset(token)
+        for attempt in (1, 2):
+            with self._connection() as conn:
+                # A write transaction starts on a connection known to be alive: after a
+                # database restart the first write then succeeds instead of failing once.
+                try:
+                    ConnectionPool.check_connection(conn)
+                except psycopg.OperationalError as e:
+                    self._pool.check()
+                    if attempt == 2:
+                        raise StoreError(f"{self.label}: lost the database connection "
+                                         f"({_first_line(e)}); try again") from e
+                    continue  # the dead connection goes back to the pool, which drops it
+                token = self._current.set(conn)
+                try:
+                    with self._translate(), conn.transaction():
+                        yield
+                finally:
+                    self._current.reset(token)
+                return
 
     @contextmanager
     def _translate(self) -> Iterator[None]:

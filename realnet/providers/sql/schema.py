@@ -41,6 +41,10 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX items_with_acl ON items(path) WHERE acl <> '[]';
     """,
+    # 3: "does this account own anything below here?" without scanning the subtree.
+    """
+    CREATE INDEX items_owner ON items(owner, path);
+    """,
 )
 
 #: PostgreSQL: ``COLLATE "C"`` makes path order bytewise, as in SQLite, so that a
@@ -69,5 +73,9 @@ POSTGRESQL_MIGRATIONS: tuple[str, ...] = (
     # 2: items that carry ACL entries are few and read on every permission check.
     """
     CREATE INDEX items_with_acl ON items(path) WHERE acl <> '[]'::jsonb;
+    """,
+    # 3: "does this account own anything below here?" without scanning the subtree.
+    """
+    CREATE INDEX items_owner ON items(owner, path COLLATE "C");
     """,
 )
