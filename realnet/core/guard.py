@@ -39,6 +39,8 @@ class Guard:
         self.principal = principal
         self._identity: Identity | None = None
         self._acl: AclMap | None = None
+        # (generation, principals, map): reused by later requests while nothing changed.
+        self._acl_cache: tuple[int, frozenset[str], AclMap] | None = None
 
     def refresh(self) -> None:
         """Forget cached groups and ACL entries (each command starts afresh)."""
@@ -64,7 +66,14 @@ class Guard:
     def acl(self) -> AclMap:
         """The ACL entries that can matter to this principal: those naming it or its groups."""
         if self._acl is None:
-            self._acl = AclMap(self.provider.acl_entries(self.identity.principals))
+            generation = self.provider.acl_generation()  # read first: a later change moves it
+            principals = self.identity.principals
+            cached = self._acl_cache
+            if cached is not None and cached[0] == generation and cached[1] == principals:
+                self._acl = cached[2]
+            else:
+                self._acl = AclMap(self.provider.acl_entries(principals))
+                self._acl_cache = (generation, principals, self._acl)
         return self._acl
 
     @property

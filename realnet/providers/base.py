@@ -81,6 +81,12 @@ class Provider(ABC):
         ``principals``, only items with an entry for one of them."""
 
     @abstractmethod
+    def acl_generation(self) -> int:
+        """A number that changes whenever any ACL entry may have changed (grants, and
+        creating, moving, copying or deleting items that carry entries): readers cache
+        what they loaded from :meth:`acl_entries` until it moves."""
+
+    @abstractmethod
     def set_acl(self, path: str, entries: Sequence[Mapping[str, Any]]) -> Item:
         """Replace the ACL entries of one item (a new version)."""
 

@@ -306,3 +306,43 @@ class TestAttributeText:
         body = "ünïcødé ☃ \U0001f600\n" * 2000
         tree.create("/d", "Document", {"title": "t", "body": body})
         assert tree.get("/d").attributes["body"] == body
+
+
+class TestAclGeneration:
+    def test_every_acl_change_moves_the_generation(self, tree):
+        from realnet.core.item import ItemDraft
+
+        provider = tree.provider
+        entry = [{"principal": "group:authenticated", "permissions": ["read"]}]
+        steps = [
+            lambda: folder(tree, "/g"),
+            lambda: provider.set_acl("/g", entry),
+            lambda: folder(tree, "/g/inner"),
+            lambda: provider.move("/g", "/h"),
+            lambda: provider.copy("/h", "/k", owner="admin"),
+            lambda: provider.create(ItemDraft(path="/n", type="Folder", owner="admin", acl=tuple(entry))),
+            lambda: provider.insert_many([ItemDraft(path="/m", type="Folder", owner="admin", acl=tuple(entry))]),
+            lambda: provider.delete("/k", recursive=True),
+        ]
+        moved = [False, True, False, True, True, True, True, True]
+        for step, should_move in zip(steps, moved, strict=True):
+            before = provider.acl_generation()
+            step()
+            assert (provider.acl_generation() != before) is should_move, step
+
+    def test_cached_grants_are_dropped_when_they_change(self, tree):
+        from realnet.resources.accounts import Directory, grant, revoke
+
+        Directory(tree).add_user("zed", password=None)
+        folder(tree, "/shared")
+        reader = Context(tree.provider, tree.resources, init_directories=tree.init_directories,
+                         principal="zed", secrets=tree.secrets)
+        with pytest.raises(NotFound):
+            reader.get("/shared")
+        grant(tree, "/shared", "zed", ("read",))
+        reader.refresh()
+        assert reader.get("/shared").path == "/shared"
+        revoke(tree, "/shared", "zed", None)
+        reader.refresh()
+        with pytest.raises(NotFound):
+            reader.get("/shared")

@@ -340,8 +340,27 @@ class PostgresProvider(Provider):
         decoded = json.loads("[" + ",".join(acl for _, acl in rows) + "]")  # one parse for all
         return {path: tuple(entries) for (path, _), entries in zip(rows, decoded, strict=True)}
 
+    def acl_generation(self) -> int:
+        row = self._one("SELECT value FROM realnet_meta WHERE key = 'acl_generation'")
+        return int(row[0]) if row else 0
+
+    def _acl_changed(self) -> None:
+        self._run(
+            "INSERT INTO realnet_meta (key, value) VALUES ('acl_generation', 1) ON CONFLICT (key) "
+            "DO UPDATE SET value = realnet_meta.value + 1"
+        )
+
+    def _carries_acl(self, path: str) -> bool:
+        """Whether ``path`` or anything below it has ACL entries (one index range)."""
+        condition, params = below(path)
+        return self._one(
+            f"SELECT 1 FROM items WHERE acl <> '[]'::jsonb AND (path = %s OR ({condition})) LIMIT 1",  # noqa: S608
+            [path, *params],
+        ) is not None
+
     def set_acl(self, path: str, entries: Sequence[Mapping[str, Any]]) -> Item:
         with self.transaction():
+            self._acl_changed()
             item = self.get_for_update(path)
             row = self._one(
                 "UPDATE items SET acl = %s::jsonb, version = version + 1, "  # noqa: S608
@@ -364,6 +383,8 @@ class PostgresProvider(Provider):
 
     def create(self, draft: ItemDraft) -> Item:
         with self.transaction():
+            if draft.acl:
+                self._acl_changed()
             parent_id = self._parent_id(draft.path)
             stamp = now()
             created = draft.created or stamp
@@ -391,16 +412,19 @@ class PostgresProvider(Provider):
                 raise NotFound(parent, "parent folder does not exist")
             ids[parent] = found[parent].id
         stamp = now()
-        with self.transaction(), self._connection() as conn, conn.cursor() as cur, \
-                cur.copy(f"COPY items {COPY_COLUMNS} FROM STDIN") as copy:
-            for draft in batch:
-                created = draft.created or stamp
-                copy.write_row((
-                    ids[draft.path], ids[paths.parent_of(draft.path)], paths.name_of(draft.path),
-                    draft.path, paths.depth_of(draft.path), draft.type, draft.owner,
-                    dumps(draft.attributes), dumps(list(draft.acl)) if draft.acl else "[]", 1,
-                    created, draft.updated or created,
-                ))
+        with self.transaction():
+            if any(d.acl for d in batch):
+                self._acl_changed()  # in the same transaction as the rows
+            with self._connection() as conn, conn.cursor() as cur, \
+                    cur.copy(f"COPY items {COPY_COLUMNS} FROM STDIN") as copy:
+                for draft in batch:
+                    created = draft.created or stamp
+                    copy.write_row((
+                        ids[draft.path], ids[paths.parent_of(draft.path)], paths.name_of(draft.path),
+                        draft.path, paths.depth_of(draft.path), draft.type, draft.owner,
+                        dumps(draft.attributes), dumps(list(draft.acl)) if draft.acl else "[]", 1,
+                        created, draft.updated or created,
+                    ))
         return len(batch)
 
     def update(
@@ -435,6 +459,8 @@ class PostgresProvider(Provider):
             count = self.count_subtree(path)
             if count and not recursive:
                 raise NotEmpty(f"{path}: not empty ({count} items below); use -r to delete it all")
+            if self._carries_acl(path):
+                self._acl_changed()
             condition, params = below(path)
             removed = self._run(f"DELETE FROM items WHERE {condition} OR id = %s", [*params, item.id])  # noqa: S608
             return removed
@@ -453,6 +479,8 @@ class PostgresProvider(Provider):
     def move(self, source: str, target: str) -> Item:
         with self.transaction():
             item, parent_id = self._check_target(source, target)
+            if self._carries_acl(source):
+                self._acl_changed()
             condition, params = below(source)
             delta = paths.depth_of(target) - paths.depth_of(source)
             self._run(
@@ -470,6 +498,8 @@ class PostgresProvider(Provider):
     def copy(self, source: str, target: str, *, owner: str) -> Item:
         with self.transaction():
             item, parent_id = self._check_target(source, target)
+            if self._carries_acl(source):
+                self._acl_changed()
             condition, params = below(source)
             stamp = now()
             self._run(

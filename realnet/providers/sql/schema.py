@@ -78,4 +78,8 @@ POSTGRESQL_MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX items_owner ON items(owner, path COLLATE "C");
     """,
+    # 4: small counters shared by replicas (the ACL generation that caches key on).
+    """
+    CREATE TABLE realnet_meta (key text PRIMARY KEY, value bigint NOT NULL);
+    """,
 )

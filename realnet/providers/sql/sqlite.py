@@ -299,8 +299,27 @@ class SqliteProvider(Provider):
         decoded = json.loads("[" + ",".join(acl for _, acl in rows) + "]")  # one parse for all
         return {path: tuple(entries) for (path, _), entries in zip(rows, decoded, strict=True)}
 
+    def acl_generation(self) -> int:
+        row = self._one("SELECT value FROM realnet_meta WHERE key = 'acl_generation'")
+        return int(row[0]) if row else 0
+
+    def _acl_changed(self) -> None:
+        self._execute(
+            "INSERT INTO realnet_meta (key, value) VALUES ('acl_generation', '1') ON CONFLICT(key) "
+            "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    def _carries_acl(self, path: str) -> bool:
+        """Whether ``path`` or anything below it has ACL entries (one index range)."""
+        condition, params = below(path)
+        return self._one(
+            f"SELECT 1 FROM items WHERE acl <> '[]' AND (path = ? OR ({condition})) LIMIT 1",  # noqa: S608
+            [path, *params],
+        ) is not None
+
     def set_acl(self, path: str, entries: Sequence[Mapping[str, Any]]) -> Item:
         with self.transaction():
+            self._acl_changed()
             item = self.get(path)
             self._execute(
                 "UPDATE items SET acl = ?, version = version + 1, updated = ? WHERE id = ?",
@@ -346,6 +365,8 @@ class SqliteProvider(Provider):
 
     def create(self, draft: ItemDraft) -> Item:
         with self.transaction():
+            if draft.acl:
+                self._acl_changed()
             return self._insert(draft, self._parent_id(draft.path))
 
     def insert_many(self, drafts: Iterable[ItemDraft]) -> int:
@@ -367,6 +388,8 @@ class SqliteProvider(Provider):
                     _dumps(draft.attributes), _dumps(list(draft.acl)) if draft.acl else "[]",
                     created, draft.updated or created,
                 ))
+            if any(r[8] != "[]" for r in rows):
+                self._acl_changed()
             try:
                 self._conn.executemany(
                     "INSERT INTO items (id, parent_id, name, path, depth, type, owner, "
@@ -412,6 +435,8 @@ class SqliteProvider(Provider):
             count = self.count_subtree(path)
             if count and not recursive:
                 raise NotEmpty(f"{path}: not empty ({count} items below); use -r to delete it all")
+            if self._carries_acl(path):
+                self._acl_changed()
             condition, params = below(path)
             self._execute(f"DELETE FROM items WHERE {condition}", params)  # noqa: S608
             self._execute("DELETE FROM items WHERE id = ?", (item.id,))
@@ -431,6 +456,8 @@ class SqliteProvider(Provider):
     def move(self, source: str, target: str) -> Item:
         with self.transaction():
             item, parent_id = self._check_target(source, target)
+            if self._carries_acl(source):
+                self._acl_changed()
             condition, params = below(source)
             delta = paths.depth_of(target) - paths.depth_of(source)
             self._execute(
@@ -448,6 +475,8 @@ class SqliteProvider(Provider):
     def copy(self, source: str, target: str, *, owner: str) -> Item:
         with self.transaction():
             item, parent_id = self._check_target(source, target)
+            if self._carries_acl(source):
+                self._acl_changed()
             condition, params = below(source)
             stamp = now()
             self._execute("CREATE TEMP TABLE IF NOT EXISTS copy_map (old TEXT PRIMARY KEY, new TEXT)")
