@@ -57,7 +57,7 @@ class Guard:
         if self.principal == ANONYMOUS:
             return Identity(ANONYMOUS, frozenset({PUBLIC}))
         groups = {AUTHENTICATED, PUBLIC}
-        for group in self.provider.iter_children(GROUPS) if self.provider.exists(GROUPS) else ():
+        for group in self.provider.walk(GROUPS, max_depth=1):
             if self.principal in (group.attributes.get("members") or ()):
                 groups.add(group.name)
         return Identity(self.principal, frozenset(groups))

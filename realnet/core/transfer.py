@@ -48,14 +48,7 @@ def export_tree(context: Context, path: str) -> dict[str, Any]:
     top = context.get(path)
     root = top.path
     visible = context.guard.visibility(root)
-    below: list[Item] = []
-    cursor = None
-    while True:
-        page = context.provider.search(root, limit=5000, cursor=cursor, visible=visible)
-        below.extend(page.items)
-        if page.next_cursor is None:
-            break
-        cursor = page.next_cursor
+    below = list(context.provider.walk(root, page_size=5000, visible=visible))
     if visible is not None:  # drop what the principal sees only through a hidden parent
         kept = {root}
         for item in sorted(below, key=lambda i: i.path.split("/")):

@@ -152,11 +152,13 @@ class Provider(ABC):
                 return
             cursor = page.next_cursor
 
-    def walk(self, root: str, *, max_depth: int | None = None, page_size: int = 1000) -> Iterator[Item]:
-        """Every item below ``root`` in path order, fetched page by page."""
+    def walk(self, root: str, *, max_depth: int | None = None, page_size: int = 1000,
+             visible: Visibility | None = None) -> Iterator[Item]:
+        """Every (``visible``) item below ``root`` in path order, fetched page by page."""
         cursor = None
         while True:
-            page = self.search(root, max_depth=max_depth, limit=page_size, cursor=cursor)
+            page = self.search(root, max_depth=max_depth, limit=page_size, cursor=cursor,
+                               visible=visible)
             yield from page.items
             if page.next_cursor is None:
                 return

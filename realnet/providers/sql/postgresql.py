@@ -13,7 +13,6 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -34,7 +33,7 @@ from realnet.core.item import ChildrenPage, Item, ItemDraft
 from realnet.providers.base import Provider
 from realnet.providers.sql import cursors
 from realnet.providers.sql.pg_errors import describe_connect_error
-from realnet.providers.sql.rows import dumps, row_to_item, rows_to_items
+from realnet.providers.sql.rows import below, dumps, now, row_to_item, rows_to_items
 from realnet.providers.sql.schema import POSTGRESQL_MIGRATIONS
 from realnet.providers.sql.visibility import visibility_condition
 
@@ -46,16 +45,6 @@ COLUMNS = (
 IDLE_CHECK_SECONDS = 2.0
 COPY_COLUMNS = "(id, parent_id, name, path, depth, type, owner, attributes, acl, version, created, updated)"
 
-
-def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def below(path: str) -> tuple[str, list[str]]:
-    """SQL condition and parameters for the paths strictly below ``path``: one index range."""
-    if path == paths.ROOT:
-        return "path > %s", [paths.ROOT]
-    return "path >= %s AND path < %s", [path + "/", path + "0"]
 
 
 class PostgresProvider(Provider):
@@ -294,7 +283,7 @@ class PostgresProvider(Provider):
         cursor: str | None = None,
         visible: Visibility | None = None,
     ) -> ChildrenPage:
-        condition, params = below(root)
+        condition, params = below(root, "%s")
         where = [condition]
         seen, seen_params = visibility_condition(visible, "%s")
         if seen:
@@ -320,7 +309,7 @@ class PostgresProvider(Provider):
         return ChildrenPage(items=items, next_cursor=next_cursor)
 
     def count_subtree(self, path: str, *, visible: Visibility | None = None) -> int:
-        condition, params = below(path)
+        condition, params = below(path, "%s")
         seen, seen_params = visibility_condition(visible, "%s")
         if seen:
             condition = f"{condition} AND {seen}"
@@ -352,7 +341,7 @@ class PostgresProvider(Provider):
 
     def _carries_acl(self, path: str) -> bool:
         """Whether ``path`` or anything below it has ACL entries (one index range)."""
-        condition, params = below(path)
+        condition, params = below(path, "%s")
         return self._one(
             f"SELECT 1 FROM items WHERE acl <> '[]'::jsonb AND (path = %s OR ({condition})) LIMIT 1",  # noqa: S608
             [path, *params],
@@ -461,7 +450,7 @@ class PostgresProvider(Provider):
                 raise NotEmpty(f"{path}: not empty ({count} items below); use -r to delete it all")
             if self._carries_acl(path):
                 self._acl_changed()
-            condition, params = below(path)
+            condition, params = below(path, "%s")
             removed = self._run(f"DELETE FROM items WHERE {condition} OR id = %s", [*params, item.id])  # noqa: S608
             return removed
 
@@ -481,7 +470,7 @@ class PostgresProvider(Provider):
             item, parent_id = self._check_target(source, target)
             if self._carries_acl(source):
                 self._acl_changed()
-            condition, params = below(source)
+            condition, params = below(source, "%s")
             delta = paths.depth_of(target) - paths.depth_of(source)
             self._run(
                 "UPDATE items SET path = %s || substr(path, %s), depth = depth + %s "  # noqa: S608
@@ -500,7 +489,7 @@ class PostgresProvider(Provider):
             item, parent_id = self._check_target(source, target)
             if self._carries_acl(source):
                 self._acl_changed()
-            condition, params = below(source)
+            condition, params = below(source, "%s")
             stamp = now()
             self._run(
                 "WITH src AS MATERIALIZED (SELECT * FROM items WHERE id = %s OR "  # noqa: S608

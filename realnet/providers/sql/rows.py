@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
+from realnet.core import paths
 from realnet.core.item import Item
 
 _new = tuple.__new__
@@ -34,3 +36,15 @@ def row_to_item(row: tuple) -> Item:
 
 #: One encoder for every row: json.dumps with options builds a new one per call.
 dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def below(path: str, mark: str) -> tuple[str, list[str]]:
+    """SQL condition and parameters for the paths strictly below ``path``: one index range.
+    ``mark`` is the driver's placeholder."""
+    if path == paths.ROOT:
+        return f"path > {mark}", [paths.ROOT]
+    return f"path >= {mark} AND path < {mark}", [path + "/", path + "0"]

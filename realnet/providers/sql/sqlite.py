@@ -8,7 +8,6 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from realnet.core.errors import (
 from realnet.core.item import ChildrenPage, Item, ItemDraft
 from realnet.providers.base import Provider
 from realnet.providers.sql import cursors
+from realnet.providers.sql.rows import below, now
 from realnet.providers.sql.rows import dumps as _dumps
 from realnet.providers.sql.rows import row_to_item as _row_to_item
 from realnet.providers.sql.rows import rows_to_items as _rows_to_items
@@ -34,16 +34,6 @@ from realnet.providers.sql.visibility import visibility_condition
 COLUMNS = "id, parent_id, path, type, owner, attributes, version, created, updated, acl"
 SQLITE_HEADER = b"SQLite format 3\x00"
 
-
-def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def below(path: str) -> tuple[str, list[str]]:
-    """SQL condition and parameters for the paths strictly below ``path``: one index range."""
-    if path == paths.ROOT:
-        return "path > ?", [paths.ROOT]
-    return "path >= ? AND path < ?", [path + "/", path + "0"]
 
 
 class SqliteProvider(Provider):
@@ -248,7 +238,7 @@ class SqliteProvider(Provider):
         cursor: str | None = None,
         visible: Visibility | None = None,
     ) -> ChildrenPage:
-        condition, params = below(root)
+        condition, params = below(root, "?")
         where = [condition]
         seen, seen_params = visibility_condition(visible, "?")
         if seen:
@@ -277,7 +267,7 @@ class SqliteProvider(Provider):
         return ChildrenPage(items=items, next_cursor=next_cursor)
 
     def count_subtree(self, path: str, *, visible: Visibility | None = None) -> int:
-        condition, params = below(path)
+        condition, params = below(path, "?")
         seen, seen_params = visibility_condition(visible, "?")
         if seen:
             condition = f"{condition} AND {seen}"
@@ -311,7 +301,7 @@ class SqliteProvider(Provider):
 
     def _carries_acl(self, path: str) -> bool:
         """Whether ``path`` or anything below it has ACL entries (one index range)."""
-        condition, params = below(path)
+        condition, params = below(path, "?")
         return self._one(
             f"SELECT 1 FROM items WHERE acl <> '[]' AND (path = ? OR ({condition})) LIMIT 1",  # noqa: S608
             [path, *params],
@@ -437,7 +427,7 @@ class SqliteProvider(Provider):
                 raise NotEmpty(f"{path}: not empty ({count} items below); use -r to delete it all")
             if self._carries_acl(path):
                 self._acl_changed()
-            condition, params = below(path)
+            condition, params = below(path, "?")
             self._execute(f"DELETE FROM items WHERE {condition}", params)  # noqa: S608
             self._execute("DELETE FROM items WHERE id = ?", (item.id,))
             return count + 1
@@ -458,7 +448,7 @@ class SqliteProvider(Provider):
             item, parent_id = self._check_target(source, target)
             if self._carries_acl(source):
                 self._acl_changed()
-            condition, params = below(source)
+            condition, params = below(source, "?")
             delta = paths.depth_of(target) - paths.depth_of(source)
             self._execute(
                 "UPDATE items SET path = ? || substr(path, ?), depth = depth + ? "  # noqa: S608
@@ -477,7 +467,7 @@ class SqliteProvider(Provider):
             item, parent_id = self._check_target(source, target)
             if self._carries_acl(source):
                 self._acl_changed()
-            condition, params = below(source)
+            condition, params = below(source, "?")
             stamp = now()
             self._execute("CREATE TEMP TABLE IF NOT EXISTS copy_map (old TEXT PRIMARY KEY, new TEXT)")
             self._execute("DELETE FROM copy_map")
