@@ -19,6 +19,23 @@ from realnet.core.errors import RealnetError
 EXIT_USAGE = 2
 
 
+def _remote(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        session = ctx.find_root().obj
+        if param.name == "url":
+            session.connect(value, None)
+        else:
+            session.connect(None, value)
+    return value
+
+
+url_option = click.option("--url", metavar="URL", expose_value=False, callback=_remote, is_eager=True,
+                          help="Work against a remote Realnet's HTTP API (default REALNET_URL).")
+token_option = click.option("--token", metavar="TOKEN", expose_value=False, callback=_remote,
+                            is_eager=True, help="API token for --url (default REALNET_TOKEN; prefer "
+                            "the variable: a command line is visible to other users).")
+
+
 def build_cli() -> click.Group:
     group = build_group()
 
@@ -26,6 +43,8 @@ def build_cli() -> click.Group:
     @click.option("-c", "--command", help="Run these commands (separated by ';') and exit.")
     @click.option("--keep-going", is_flag=True, help="In scripts, go on after a failing command.")
     @click.option("--as", "acting_as", metavar="ACCOUNT", help="Act as this account, with its permissions.")
+    @url_option
+    @token_option
     @click.pass_context
     def shell(ctx, command, keep_going, acting_as):
         """Open the interactive shell (or run a script from stdin or -c)."""
@@ -38,6 +57,20 @@ def build_cli() -> click.Group:
             session.acting_as = acting_as
         ctx.exit(run_shell(session, command=command, keep_going=keep_going))
 
+    @group.command("server")
+    @click.option("--host", help="Address to listen on (default REALNET_SERVER_HOST or 127.0.0.1).")
+    @click.option("--port", type=click.IntRange(0, 65535), help="Port (default REALNET_SERVER_PORT or 8080).")
+    @click.option("--deadline", type=click.FloatRange(0, 600), default=10.0, show_default=True,
+                  help="Seconds in-flight requests get to finish after SIGTERM.")
+    @click.pass_context
+    def server(ctx, host, port, deadline):
+        """Run the HTTP API in the foreground until SIGTERM or Ctrl-C (for containers)."""
+        from realnet.runners.foreground import run_server
+
+        session = ctx.find_root().obj
+        ctx.exit(run_server(session.settings, host=host, port=port, log=session.stderr,
+                            deadline=deadline))
+
     def act_as(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
         if value is not None:
             if not value.strip():
@@ -47,6 +80,8 @@ def build_cli() -> click.Group:
 
     click.option("--as", "acting_as", metavar="ACCOUNT", expose_value=False, callback=act_as,
                  is_eager=True, help="Act as this account, with its permissions.")(group)
+    url_option(group)
+    token_option(group)
     click.version_option(__version__, "--version", message="realnet %(version)s")(group)
     return group
 

@@ -36,6 +36,10 @@ SETTINGS: dict[str, str] = {
     "$REALNET_HOME/secret.key for the embedded store; required with PostgreSQL)",
     "REALNET_SERVER_HOST": "HTTP runner address (default 127.0.0.1)",
     "REALNET_SERVER_PORT": "HTTP runner port (default 8080)",
+    "REALNET_SERVER_CORS_ORIGINS": "origins allowed to call the HTTP API from a browser, "
+    "comma-separated (default: none, CORS off)",
+    "REALNET_URL": "a remote Realnet's HTTP API: the shell and CLI work against it (with REALNET_TOKEN)",
+    "REALNET_TOKEN": "API token for REALNET_URL (never printed)",
 }
 
 
@@ -56,6 +60,9 @@ class Settings:
     storage_prefix: str = ""
     server_host: str = "127.0.0.1"
     server_port: int = 8080
+    server_cors_origins: tuple[str, ...] = ()
+    url: str | None = None
+    token: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
 
     @property
@@ -127,6 +134,32 @@ def _path(env: Mapping[str, str], key: str, default: Path) -> Path:
     return Path(raw).expanduser()
 
 
+def _url(env: Mapping[str, str], key: str) -> str | None:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return None
+    return check_url(raw, key)
+
+
+def check_url(raw: str, where: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where}={raw!r}: expected an http:// or https:// URL")
+    if parts.username or parts.password:
+        raise ConfigError(f"{where}: put the token in REALNET_TOKEN, not in the URL")
+    return raw.rstrip("/")
+
+
+def _origins(env: Mapping[str, str], key: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in env.get(key, "").split(",") if o.strip())
+    for origin in origins:
+        if origin == "*" or not origin.startswith(("http://", "https://")):
+            raise ConfigError(f"{key}: {origin!r} is not an explicit origin such as https://app.example.com")
+    return origins
+
+
 def read_environment(environ: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> dict[str, str]:
     """The process environment over ``.env`` in the working folder and in REALNET_HOME."""
     env = dict(os.environ if environ is None else environ)
@@ -161,6 +194,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
     if db_url and db_type != "postgresql":
         raise ConfigError("REALNET_DB_URL: set only with REALNET_DB_TYPE=postgresql")
     host = env.get("REALNET_SERVER_HOST", "").strip() or "127.0.0.1"
+    url = _url(env, "REALNET_URL")
     return Settings(
         home=home,
         db_type=db_type,
@@ -177,5 +211,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
         storage_prefix=env.get("REALNET_STORAGE_PREFIX", "").strip(),
         server_host=host,
         server_port=_port(env, "REALNET_SERVER_PORT", 8080),
+        server_cors_origins=_origins(env, "REALNET_SERVER_CORS_ORIGINS"),
+        url=url,
+        token=env.get("REALNET_TOKEN", "").strip() or None,
         secret_key=env.get("REALNET_SECRET_KEY", "").strip() or None,
     )

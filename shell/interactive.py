@@ -38,18 +38,23 @@ class InteractiveLoop:
             ("", "$ "),
         ])
 
-    def run(self) -> int:
+    async def run(self) -> int:
+        from prompt_toolkit.patch_stdout import patch_stdout
+
         from realnet.shell.repl import ExitShell
 
         session = self.shell.session
         session.stdout.write("Realnet shell — 'help' lists the commands, Ctrl-D leaves.\n")
         while True:
-            try:
-                line = self.prompt.prompt(self.message)
-            except KeyboardInterrupt:
-                continue
-            except EOFError:
-                return 0
+            # Runners log to their own buffers; anything else printed while the prompt waits
+            # is drawn above it rather than across it.
+            with patch_stdout(raw=True):
+                try:
+                    line = await self.prompt.prompt_async(self.message)
+                except KeyboardInterrupt:
+                    continue
+                except EOFError:
+                    return 0
             try:
                 self.shell.last_status = self.shell.execute(line)
             except UsageError as e:
@@ -57,4 +62,6 @@ class InteractiveLoop:
                 self.shell.last_status = 2
             except ExitShell as e:
                 return e.code
+            finally:
+                await self.shell.settle()
             session.stdout.flush()

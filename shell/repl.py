@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 
 import click
 
@@ -77,6 +78,11 @@ class Shell:
             return 130
         return status if isinstance(status, int) else 0
 
+    async def settle(self) -> None:
+        """Await what the last command left running (a graceful ``stop``)."""
+        while self.session.pending:
+            await self.session.pending.pop(0)
+
     # -- modes -------------------------------------------------------------------
     def run(self, *, command: str | None = None, keep_going: bool = False) -> int:
         try:
@@ -85,36 +91,71 @@ class Shell:
         except RealnetError as e:
             self.session.stderr.write(f"realnet: {e}\n")
             return e.exit_code
+        # One event loop for the shell's life: runners started with ``serve`` are its tasks.
+        return asyncio.run(self._run(command=command, keep_going=keep_going))
+
+    async def _run(self, *, command: str | None, keep_going: bool) -> int:
+        from realnet.runners.manager import RunnerManager
+
+        self.session.runners = RunnerManager()
         try:
             if command is not None:
-                return self.run_script([command], keep_going=keep_going, name="-c")
+                return await self.run_script(_lines([command]), keep_going=keep_going, name="-c")
             if sys.stdin.isatty() and sys.stdout.isatty():
-                return self.run_interactive()
-            return self.run_script(sys.stdin, keep_going=keep_going, name="stdin")
+                return await self.run_interactive()
+            return await self.run_script(_stdin_lines(), keep_going=keep_going, name="stdin")
         except ExitShell as e:
             return e.code
+        finally:
+            await self.stop_runners()
 
-    def run_script(self, lines: Iterable[str], *, keep_going: bool, name: str) -> int:
+    async def stop_runners(self) -> None:
+        manager = self.session.runners
+        running = manager.running() if manager is not None else []
+        if running:
+            self.session.stderr.write(f"stopping {', '.join(running)} …\n")
+            await manager.stop_all()
+
+    async def run_script(self, lines: AsyncIterator[str], *, keep_going: bool, name: str) -> int:
         """No prompt, no colour; stop at the first failing command unless told otherwise."""
         self.session.interactive = False
         failed = 0
-        for number, line in enumerate(lines, start=1):
+        number = 0
+        async for line in lines:
+            number += 1
             where = f"{name}:{number}: " if name != "-c" else ""
             try:
                 status = self.execute(line, where=where)
             except UsageError as e:
                 self.session.stderr.write(f"{where}{e}\n")
                 status = 2
+            finally:
+                await self.settle()
             if status:
                 failed = failed or status
                 if not keep_going:
                     return status
         return failed
 
-    def run_interactive(self) -> int:
+    async def run_interactive(self) -> int:
         from realnet.shell.interactive import InteractiveLoop
 
-        return InteractiveLoop(self).run()
+        return await InteractiveLoop(self).run()
+
+
+async def _lines(lines: Iterable[str]) -> AsyncIterator[str]:
+    for line in lines:
+        yield line
+
+
+async def _stdin_lines() -> AsyncIterator[str]:
+    """Lines of stdin, read off the event loop so that runners keep answering meanwhile."""
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            return
+        yield line
 
 
 def history_path(session: Session) -> str:

@@ -108,3 +108,34 @@ def invoke(*args: str, stdin: str | None = None) -> Result:
 @pytest.fixture
 def cli():
     return invoke
+
+
+@dataclass
+class Api:
+    """A running HTTP API over this test's store, and an administrator's token for it."""
+
+    url: str
+    token: str
+    server: object
+
+    def headers(self, token: str | None = None, *, anonymous: bool = False) -> dict[str, str]:
+        """Authorization for the administrator, for ``token``, or none (``anonymous``)."""
+        if anonymous:
+            return {}
+        chosen = token or self.token
+        return {"Authorization": f"Bearer {chosen}"} if chosen else {}
+
+
+@pytest.fixture
+def api(realnet_home: Path) -> Iterator[Api]:
+    """The HTTP runner on a free loopback port, serving this test's SQLite store."""
+    from liveserver import live_server
+
+    from realnet.resources.accounts import Directory
+
+    settings = load_settings()
+    ctx = open_context(settings)
+    token = Directory(ctx).create_token("admin", "tests", expires=None).token
+    ctx.provider.close()
+    with live_server(settings) as server:
+        yield Api(server.url, token, server)

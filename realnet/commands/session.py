@@ -14,7 +14,7 @@ from realnet.commands import output
 from realnet.config import Settings, load_settings
 from realnet.core import paths
 from realnet.core.context import Context
-from realnet.core.errors import InvalidName, RealnetError
+from realnet.core.errors import InvalidName, RealnetError, UsageError
 
 
 @dataclass
@@ -30,6 +30,10 @@ class Session:
     ask: Callable[[str], bool] | None = None
     #: Act as this account (``--as``); None is the local administrator.
     acting_as: str | None = None
+    #: The runners of a shell session (``serve``, ``jobs``, ``logs``, ``stop``); None in the CLI.
+    runners: Any = None
+    #: Coroutines the shell awaits after the current command (a graceful ``stop``).
+    pending: list[Any] = field(default_factory=list)
     _context: Context | None = None
 
     @property
@@ -39,6 +43,13 @@ class Session:
 
             if self.settings is None:
                 self.settings = load_settings()
+            if self.settings.url:
+                if self.acting_as:
+                    raise UsageError("--as: a remote session acts as its token's account")
+                from realnet.remote.context import RemoteContext
+
+                self._context = RemoteContext(self.settings.url, self.settings.token)  # type: ignore[assignment]
+                return self._context
             if self.acting_as:
                 self._context = open_context(self.settings, principal=self.acting_as)
             else:
@@ -52,7 +63,24 @@ class Session:
     def store_label(self) -> str:
         if self._context is not None:
             return self._context.provider.label
+        if self.settings and self.settings.url:
+            from urllib.parse import urlsplit
+
+            return urlsplit(self.settings.url).netloc
         return self.settings.store_label if self.settings else "local"
+
+    def connect(self, url: str | None, token: str | None) -> None:
+        """Work against a remote Realnet (``--url``/``--token`` over REALNET_URL/REALNET_TOKEN)."""
+        from dataclasses import replace
+
+        from realnet.config import check_url, load_settings
+
+        settings = self.settings or load_settings()
+        if url is not None:
+            settings = replace(settings, url=check_url(url, "--url"))
+        if token is not None:
+            settings = replace(settings, token=token.strip() or None)
+        self.settings = settings
 
     @property
     def principal(self) -> str:

@@ -23,6 +23,10 @@ AUTHENTICATED = "authenticated"
 PUBLIC = "public"
 BUILTIN_GROUPS = (ADMINS, AUTHENTICATED, PUBLIC)
 ANONYMOUS = "anonymous"
+#: Accounts, groups and tokens live below this folder; every write there moves the
+#: identity generation, which cached identities and token checks key on.
+IDENTITY_ROOT = "/system"
+IDENTITY_GENERATION = "identity_generation"
 
 
 @dataclass(frozen=True, slots=True)

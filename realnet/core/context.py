@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from realnet.resources.base import Resource
 
 TYPES_FOLDER = "/types"
+TYPES_GENERATION = "types_generation"
 HOME_FOLDER = "/home"
 LOCAL_ADMIN = "admin"
 REDACTED = "<redacted>"
@@ -90,6 +91,8 @@ class Context:
         self.principal = principal
         self.guard = Guard(provider, principal)
         self._types: TypeRegistry | None = None
+        self._types_generation = -1
+        self._secrets_by_type: dict[str, tuple[TypeRegistry, frozenset[str]]] = {}
         self._resource_instances: dict[str, Resource] = {}
 
     # -- types -------------------------------------------------------------------
@@ -106,6 +109,7 @@ class Context:
 
     def _load_types(self) -> TypeRegistry:
         self.ensure_initialized()
+        self._types_generation = self.provider.generation(TYPES_GENERATION)
         definitions: list[TypeDef] = []
         for item in self.provider.walk(TYPES_FOLDER, max_depth=1):
             if item.type != "Type":
@@ -159,6 +163,8 @@ class Context:
                     updated += 1
                 else:
                     unchanged += 1
+            if created or updated:
+                provider.bump_generation(TYPES_GENERATION)
             wanted = [i.path for i in plan.items] + [paths.join(HOME_FOLDER, LOCAL_ADMIN)]
             present = provider.get_many(wanted)
             for initial in plan.items:
@@ -270,14 +276,11 @@ class Context:
 
     def shown(self, item: Item) -> Item:
         """The item as faces may display it: attributes of kind ``secret`` redacted."""
-        if item.type not in self.types:
-            return item
-        secret = [n for n, a in self.types.attributes(item.type).items()
-                  if a.kind == "secret" and n in item.attributes]
-        if not secret:
+        secret = self._secret_names(item.type)
+        if not secret or secret.isdisjoint(item.attributes):
             return item
         attributes = dict(item.attributes)
-        for name in secret:
+        for name in secret.intersection(attributes):
             attributes[name] = REDACTED
         return item._replace(attributes=attributes)
 
@@ -306,10 +309,14 @@ class Context:
             if self._secret_names(holder.type) & holder.attributes.keys():
                 self.guard.require(holder, "write")
 
-    def _secret_names(self, type_name: str) -> set[str]:
-        if type_name not in self.types:
-            return set()
-        return {n for n, a in self.types.attributes(type_name).items() if a.kind == "secret"}
+    def _secret_names(self, type_name: str) -> frozenset[str]:
+        types = self.types
+        cached = self._secrets_by_type.get(type_name)
+        if cached is None or cached[0] is not types:
+            names = frozenset(n for n, a in types.attributes(type_name).items() if a.kind == "secret") \
+                if type_name in types else frozenset()
+            cached = self._secrets_by_type[type_name] = (types, names)
+        return cached[1]
 
     def _box(self) -> SecretSealer:
         if self.secrets is None:
@@ -491,11 +498,19 @@ class Context:
         """Several changes that happen together or not at all."""
         return self.provider.transaction()
 
-    def refresh(self) -> None:
-        """Start a new request: re-read who the principal is and the ACL entries."""
-        self.guard.refresh()
+    def refresh(self, generations: dict[str, int] | None = None) -> None:
+        """Start a new request: re-read who the principal is, the ACL entries, and the
+        types if another session or process changed them (``generations``: the store's
+        counters, when the caller has just read them)."""
+        if generations is None:
+            generations = self.provider.generations()
+        self.guard.refresh(generations)
+        if self._types is not None and generations.get(TYPES_GENERATION, 0) != self._types_generation:
+            self._types = None
+            self._resource_instances.clear()
 
     def _after_write(self, path: str) -> None:
         self.guard.refresh()
         if paths.is_within(path, TYPES_FOLDER) or paths.is_within(TYPES_FOLDER, path):
+            self.provider.bump_generation(TYPES_GENERATION)
             self._types = None

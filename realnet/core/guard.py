@@ -15,6 +15,7 @@ from realnet.core.access import (
     ADMINS,
     ANONYMOUS,
     AUTHENTICATED,
+    IDENTITY_GENERATION,
     PUBLIC,
     AclMap,
     Grant,
@@ -41,11 +42,18 @@ class Guard:
         self._acl: AclMap | None = None
         # (generation, principals, map): reused by later requests while nothing changed.
         self._acl_cache: tuple[int, frozenset[str], AclMap] | None = None
+        self._identity_cache: tuple[int, Identity] | None = None
+        self._generations: dict[str, int] | None = None
 
-    def refresh(self) -> None:
-        """Forget cached groups and ACL entries (each command starts afresh)."""
+    def refresh(self, generations: dict[str, int] | None = None) -> None:
+        """Start afresh (each command and request does). With the store's ``generations``
+        just read, groups and ACL entries are kept while their counters have not moved."""
         self._identity = None
         self._acl = None
+        self._generations = generations
+        if generations is not None and self._identity_cache is not None \
+                and self._identity_cache[0] == generations.get(IDENTITY_GENERATION, 0):
+            self._identity = self._identity_cache[1]
 
     @property
     def identity(self) -> Identity:
@@ -56,17 +64,23 @@ class Guard:
     def _load_identity(self) -> Identity:
         if self.principal == ANONYMOUS:
             return Identity(ANONYMOUS, frozenset({PUBLIC}))
+        generation = self.provider.generation(IDENTITY_GENERATION)  # read first: a later change moves it
         groups = {AUTHENTICATED, PUBLIC}
         for group in self.provider.walk(GROUPS, max_depth=1):
             if self.principal in (group.attributes.get("members") or ()):
                 groups.add(group.name)
-        return Identity(self.principal, frozenset(groups))
+        identity = Identity(self.principal, frozenset(groups))
+        self._identity_cache = (generation, identity)
+        return identity
 
     @property
     def acl(self) -> AclMap:
         """The ACL entries that can matter to this principal: those naming it or its groups."""
         if self._acl is None:
-            generation = self.provider.acl_generation()  # read first: a later change moves it
+            known = self._generations
+            # Read first: a change after this read moves the counter again.
+            generation = known.get("acl_generation", 0) if known is not None \
+                else self.provider.acl_generation()
             principals = self.identity.principals
             cached = self._acl_cache
             if cached is not None and cached[0] == generation and cached[1] == principals:

@@ -37,6 +37,7 @@ class Item(NamedTuple):
             "name": self.name,
             "type": self.type,
             "id": self.id,
+            "parent_id": self.parent_id,
             "owner": self.owner,
             "version": self.version,
             "created": self.created,

@@ -119,3 +119,10 @@ def resolve(path: str, cwd: str = ROOT, *, home: str | None = None, previous: st
 
 def has_glob(text: str) -> bool:
     return any(ch in text for ch in "*?[")
+
+
+def url_quoted(path: str) -> str:
+    """``path`` with each segment percent-encoded, for URLs and Location headers."""
+    from urllib.parse import quote
+
+    return "/" + "/".join(quote(segment, safe="") for segment in split(path))

@@ -12,9 +12,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from realnet.core.access import Visibility
+from realnet.core.access import IDENTITY_GENERATION, IDENTITY_ROOT, Visibility
 from realnet.core.errors import NotFound
 from realnet.core.item import ChildrenPage, Item, ItemDraft
+from realnet.core.paths import is_within
 
 
 class Provider(ABC):
@@ -85,6 +86,23 @@ class Provider(ABC):
         """A number that changes whenever any ACL entry may have changed (grants, and
         creating, moving, copying or deleting items that carry entries): readers cache
         what they loaded from :meth:`acl_entries` until it moves."""
+
+    def generation(self, key: str) -> int:
+        """A shared counter (0 until first bumped) that caches in every process key on."""
+        return 0
+
+    def generations(self) -> dict[str, int]:
+        """Every counter, in one read (each request starts with it)."""
+        return {}
+
+    def _note_identity_change(self, *changed: str) -> None:
+        """Accounts, groups and tokens live under /system: a write there moves the counter
+        that cached identities and token checks key on, in the same transaction."""
+        if any(is_within(p, IDENTITY_ROOT) or is_within(IDENTITY_ROOT, p) for p in changed):
+            self.bump_generation(IDENTITY_GENERATION)
+
+    def bump_generation(self, key: str) -> None:  # noqa: B027 - stores without counters
+        """Move the counter ``key`` on; part of the current transaction."""
 
     @abstractmethod
     def set_acl(self, path: str, entries: Sequence[Mapping[str, Any]]) -> Item:

@@ -51,6 +51,12 @@ class IssuedToken:
     expires: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class TokenGrant:
+    account: str
+    expires: datetime | None
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -283,6 +289,10 @@ class Directory:
 
     def check_token(self, token: str) -> str:
         """The account a token acts as; one indexed lookup. Refuses every bad token alike."""
+        return self.token_grant(token).account
+
+    def token_grant(self, token: str) -> TokenGrant:
+        """The account a token acts as and until when; refuses every bad token alike."""
         from realnet.security.tokens import digest, well_formed
 
         refused = InvalidToken("token: not valid (unknown, malformed, expired or revoked)")
@@ -311,7 +321,7 @@ class Directory:
             # A concurrent check may have recorded it; the token is valid either way.
             with suppress(RealnetError):
                 self.provider.update(item.path, {**attrs, "last_used": _stamp(now)})
-        return attrs["account"]
+        return TokenGrant(attrs["account"], expires)
 
 
 def grant(context: Context, path: str, principal: str, permissions: tuple[str, ...]) -> Item:

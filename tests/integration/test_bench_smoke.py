@@ -19,3 +19,11 @@ def test_benchmark_runs_and_reports_a_ratio(script):
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "ratio" in done.stdout and "target" in done.stdout
+
+
+def test_http_benchmark_runs_and_reports_rps_and_latency():
+    done = subprocess.run([sys.executable, str(BENCH / "http_bench.py"), "--quick"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for figure in ("rps", "p50", "p99", "ratio", "target", "errors"):
+        assert figure in done.stdout, done.stdout

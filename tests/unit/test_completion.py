@@ -263,7 +263,7 @@ def test_completer_unknown_folder_offers_nothing(completer: ShellCompleter) -> N
 def test_completer_commands(completer: ShellCompleter) -> None:
     assert complete(completer, "cr") == [("create", -2)]
     assert texts(completer, "ex") == ["exit", "export"]
-    assert texts(completer, "help l") == ["ls"]
+    assert texts(completer, "help l") == ["logs", "ls"]
 
 
 def test_completer_types(completer: ShellCompleter) -> None:

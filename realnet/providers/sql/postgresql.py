@@ -329,15 +329,24 @@ class PostgresProvider(Provider):
         decoded = json.loads("[" + ",".join(acl for _, acl in rows) + "]")  # one parse for all
         return {path: tuple(entries) for (path, _), entries in zip(rows, decoded, strict=True)}
 
-    def acl_generation(self) -> int:
-        row = self._one("SELECT value FROM realnet_meta WHERE key = 'acl_generation'")
+    def generation(self, key: str) -> int:
+        row = self._one("SELECT value FROM realnet_meta WHERE key = %s", (key,))
         return int(row[0]) if row else 0
 
-    def _acl_changed(self) -> None:
+    def generations(self) -> dict[str, int]:
+        return {key: int(value) for key, value in self._rows("SELECT key, value FROM realnet_meta")}
+
+    def bump_generation(self, key: str) -> None:
         self._run(
-            "INSERT INTO realnet_meta (key, value) VALUES ('acl_generation', 1) ON CONFLICT (key) "
-            "DO UPDATE SET value = realnet_meta.value + 1"
+            "INSERT INTO realnet_meta (key, value) VALUES (%s, 1) ON CONFLICT (key) "
+            "DO UPDATE SET value = realnet_meta.value + 1", (key,)
         )
+
+    def acl_generation(self) -> int:
+        return self.generation("acl_generation")
+
+    def _acl_changed(self) -> None:
+        self.bump_generation("acl_generation")
 
     def _carries_acl(self, path: str) -> bool:
         """Whether ``path`` or anything below it has ACL entries (one index range)."""
@@ -372,6 +381,7 @@ class PostgresProvider(Provider):
 
     def create(self, draft: ItemDraft) -> Item:
         with self.transaction():
+            self._note_identity_change(draft.path)
             if draft.acl:
                 self._acl_changed()
             parent_id = self._parent_id(draft.path)
@@ -402,6 +412,7 @@ class PostgresProvider(Provider):
             ids[parent] = found[parent].id
         stamp = now()
         with self.transaction():
+            self._note_identity_change(*(d.path for d in batch))
             if any(d.acl for d in batch):
                 self._acl_changed()  # in the same transaction as the rows
             with self._connection() as conn, conn.cursor() as cur, \
@@ -424,6 +435,7 @@ class PostgresProvider(Provider):
         expected_version: int | None = None,
     ) -> Item:
         with self.transaction():
+            self._note_identity_change(path)
             current = self.get(path)
             if expected_version is not None and expected_version != current.version:
                 raise Conflict(
@@ -444,6 +456,7 @@ class PostgresProvider(Provider):
         if path == paths.ROOT:
             raise InvalidPath("/: the root cannot be deleted")
         with self.transaction():
+            self._note_identity_change(path)
             item = self.get(path)
             count = self.count_subtree(path)
             if count and not recursive:
@@ -467,6 +480,7 @@ class PostgresProvider(Provider):
 
     def move(self, source: str, target: str) -> Item:
         with self.transaction():
+            self._note_identity_change(source, target)
             item, parent_id = self._check_target(source, target)
             if self._carries_acl(source):
                 self._acl_changed()
@@ -486,6 +500,7 @@ class PostgresProvider(Provider):
 
     def copy(self, source: str, target: str, *, owner: str) -> Item:
         with self.transaction():
+            self._note_identity_change(target)
             item, parent_id = self._check_target(source, target)
             if self._carries_acl(source):
                 self._acl_changed()

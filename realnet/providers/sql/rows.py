@@ -9,11 +9,32 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cache
+from typing import Any
 
 from realnet.core import paths
 from realnet.core.item import Item
 
 _new = tuple.__new__
+
+
+def loads(text: str) -> Any:
+    """A page's worth of JSON: orjson (three times faster) where it can, the standard
+    library for small documents (orjson costs milliseconds to import, and ``realnet ls``
+    starts fast) and for what orjson refuses (integers wider than 64 bits)."""
+    if len(text) < 8192:
+        return json.loads(text)
+    try:
+        return _orjson().loads(text)
+    except ValueError:
+        return json.loads(text)
+
+
+@cache
+def _orjson() -> Any:
+    import orjson
+
+    return orjson
 _NO_ACL = "[]"
 
 
@@ -22,7 +43,7 @@ def rows_to_items(rows: Sequence[tuple]) -> list[Item]:
     bare tuple construction per row keep decoding well below the cost of the fetch."""
     if not rows:
         return []
-    attributes = json.loads("[" + ",".join([r[5] for r in rows]) + "]")
+    attributes = loads("[" + ",".join([r[5] for r in rows]) + "]")
     return [
         _new(Item, (r[0], r[2], r[3], r[1], r[4], a, r[6], r[7], r[8],
                     () if r[9] == _NO_ACL else tuple(json.loads(r[9]))))

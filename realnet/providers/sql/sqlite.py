@@ -289,15 +289,24 @@ class SqliteProvider(Provider):
         decoded = json.loads("[" + ",".join(acl for _, acl in rows) + "]")  # one parse for all
         return {path: tuple(entries) for (path, _), entries in zip(rows, decoded, strict=True)}
 
-    def acl_generation(self) -> int:
-        row = self._one("SELECT value FROM realnet_meta WHERE key = 'acl_generation'")
+    def generation(self, key: str) -> int:
+        row = self._one("SELECT value FROM realnet_meta WHERE key = ?", (key,))
         return int(row[0]) if row else 0
 
-    def _acl_changed(self) -> None:
+    def generations(self) -> dict[str, int]:
+        return {key: int(value) for key, value in self._execute("SELECT key, value FROM realnet_meta")}
+
+    def bump_generation(self, key: str) -> None:
         self._execute(
-            "INSERT INTO realnet_meta (key, value) VALUES ('acl_generation', '1') ON CONFLICT(key) "
-            "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            "INSERT INTO realnet_meta (key, value) VALUES (?, '1') ON CONFLICT(key) "
+            "DO UPDATE SET value = CAST(value AS INTEGER) + 1", (key,)
         )
+
+    def acl_generation(self) -> int:
+        return self.generation("acl_generation")
+
+    def _acl_changed(self) -> None:
+        self.bump_generation("acl_generation")
 
     def _carries_acl(self, path: str) -> bool:
         """Whether ``path`` or anything below it has ACL entries (one index range)."""
@@ -355,6 +364,7 @@ class SqliteProvider(Provider):
 
     def create(self, draft: ItemDraft) -> Item:
         with self.transaction():
+            self._note_identity_change(draft.path)
             if draft.acl:
                 self._acl_changed()
             return self._insert(draft, self._parent_id(draft.path))
@@ -378,6 +388,7 @@ class SqliteProvider(Provider):
                     _dumps(draft.attributes), _dumps(list(draft.acl)) if draft.acl else "[]",
                     created, draft.updated or created,
                 ))
+            self._note_identity_change(*(r[3] for r in rows))
             if any(r[8] != "[]" for r in rows):
                 self._acl_changed()
             try:
@@ -401,6 +412,7 @@ class SqliteProvider(Provider):
         expected_version: int | None = None,
     ) -> Item:
         with self.transaction():
+            self._note_identity_change(path)
             current = self.get(path)
             if expected_version is not None and expected_version != current.version:
                 raise Conflict(
@@ -421,6 +433,7 @@ class SqliteProvider(Provider):
         if path == paths.ROOT:
             raise InvalidPath("/: the root cannot be deleted")
         with self.transaction():
+            self._note_identity_change(path)
             item = self.get(path)
             count = self.count_subtree(path)
             if count and not recursive:
@@ -445,6 +458,7 @@ class SqliteProvider(Provider):
 
     def move(self, source: str, target: str) -> Item:
         with self.transaction():
+            self._note_identity_change(source, target)
             item, parent_id = self._check_target(source, target)
             if self._carries_acl(source):
                 self._acl_changed()
@@ -464,6 +478,7 @@ class SqliteProvider(Provider):
 
     def copy(self, source: str, target: str, *, owner: str) -> Item:
         with self.transaction():
+            self._note_identity_change(target)
             item, parent_id = self._check_target(source, target)
             if self._carries_acl(source):
                 self._acl_changed()

@@ -1,0 +1,97 @@
+"""Runners from inside the shell: ``serve``, ``jobs``, ``logs``, ``stop``.
+
+The shell owns an event loop and a runner manager; a runner started here is a task of
+that loop and answers while the prompt waits. The CLI has no loop to keep: it runs
+runners in the foreground with ``realnet server``.
+"""
+
+from __future__ import annotations
+
+import click
+
+from realnet.commands.common import output_option, session_of
+from realnet.commands.output import Table, Text
+from realnet.commands.session import Session
+from realnet.core.errors import UsageError
+from realnet.runners.manager import STOP_DEADLINE, RunnerManager
+
+KINDS = ("http",)
+
+
+def manager_of(session: Session, command: str) -> RunnerManager:
+    if session.runners is None:
+        raise UsageError(f"{command}: runners live inside 'realnet shell'; "
+                         "use 'realnet server' to run them in the foreground")
+    return session.runners
+
+
+def _uptime(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def register(group: click.Group) -> None:
+    @group.command("serve")
+    @click.argument("kind", type=click.Choice(KINDS))
+    @click.option("--host", help="Address to listen on (default REALNET_SERVER_HOST or 127.0.0.1).")
+    @click.option("--port", type=click.IntRange(0, 65535),
+                  help="Port (default REALNET_SERVER_PORT or 8080; 0 picks a free one).")
+    @click.pass_context
+    def serve(ctx, kind, host, port):
+        """Start a runner in the background (the HTTP API); the prompt returns at once."""
+        session = session_of(ctx)
+        manager = manager_of(session, "serve")
+        from realnet.runners.http import HttpRunner
+
+        if session.settings is None:
+            raise UsageError("serve: no settings loaded")
+        runner = manager.start(HttpRunner(session.settings, host=host, port=port))
+        session.emit(Text(f"{kind}: serving on {runner.url} ('logs {kind}' shows requests, "
+                          f"'stop {kind}' ends it)"))
+
+    @group.command("jobs")
+    @output_option
+    @click.pass_context
+    def jobs(ctx, output):
+        """List the runners of this shell with their state and counters."""
+        session = session_of(ctx)
+        statuses = manager_of(session, "jobs").statuses()
+        rows = tuple(
+            (s["name"], s["state"], s["address"], f"{s.get('requests', 0)} requests",
+             f"{s.get('errors', 0)} errors", f"up {_uptime(s['uptime'])}" if s["state"] == "running" else "")
+            for s in statuses)
+        session.emit(Table(("name", "state", "address", "requests", "errors", "uptime"), rows, statuses),
+                     output)
+
+    @group.command("logs")
+    @click.argument("kind", type=click.Choice(KINDS))
+    @click.option("-n", "--lines", "count", type=click.IntRange(1, 100_000), default=20, show_default=True,
+                  help="How many of the latest lines.")
+    @click.pass_context
+    def logs(ctx, kind, count):
+        """Show the latest log lines of a runner (access log and messages)."""
+        session = session_of(ctx)
+        runner = manager_of(session, "logs").get(kind)
+        for line in runner.log.tail(count):
+            session.stdout.write(line + "\n")
+
+    @group.command("stop")
+    @click.argument("kind", type=click.Choice(KINDS))
+    @click.option("--deadline", type=click.FloatRange(0, 600), default=STOP_DEADLINE, show_default=True,
+                  help="Seconds in-flight requests get to finish.")
+    @click.pass_context
+    def stop(ctx, kind, deadline):
+        """Stop a runner gracefully: it finishes in-flight work within the deadline."""
+        session = session_of(ctx)
+        manager = manager_of(session, "stop")
+        runner = manager.request_stop(kind, deadline=deadline)
+
+        async def wait() -> None:
+            await manager.stopped(kind, deadline=deadline)
+            session.stdout.write(f"{kind}: {runner.state}\n")
+
+        session.pending.append(wait())

@@ -1,0 +1,1 @@
+"""Working against a remote Realnet over its HTTP API (``--url`` and ``--token``)."""

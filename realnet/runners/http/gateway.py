@@ -1,0 +1,155 @@
+"""Store work for the HTTP runner: one place that turns a token into a context.
+
+Each request reads the store's counters once (one indexed query) and then reuses what
+is still valid: the token's account, the account's groups, its ACL entries and the types
+stay cached until a write under /system, an ACL change or a type change moves them.
+
+Where the work runs depends on the store. SQLite work is in-process CPU work of
+microseconds: it runs on the event loop itself, with a connection of the runner's own
+(handing it to a thread would cost more than the work and add nothing, as the GIL keeps
+one at a time anyway). PostgreSQL work waits on the network: it runs on a few threads,
+each with its own provider, so the loop stays free for other requests and probes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, TypeVar
+
+from realnet.core.access import ANONYMOUS, IDENTITY_GENERATION
+from realnet.core.context import LOCAL_ADMIN, Context
+
+if TYPE_CHECKING:
+    from realnet.config import Settings
+    from realnet.providers.base import Provider
+    from realnet.resources.accounts import TokenGrant
+
+T = TypeVar("T")
+CONTEXTS_PER_STORE = 256
+TOKENS_PER_STORE = 4096
+#: A cached token is checked against the store again at least this often (and records its use).
+TOKEN_RECHECK = timedelta(seconds=60)
+
+
+class _Store:
+    """One provider and what requests on it may reuse: a context per recent principal,
+    and the recent token checks."""
+
+    def __init__(self, settings: Settings) -> None:
+        from realnet.app import open_provider, secret_box
+        from realnet.core.loader import packaged_directory
+        from realnet.resources import ResourceRegistry
+
+        self.provider: Provider = open_provider(settings)
+        self._secrets = secret_box(settings)
+        self._resources = ResourceRegistry()
+        self._init = [packaged_directory()]
+        self.contexts: OrderedDict[str, Context] = OrderedDict()
+        # sha256(token) → (identity generation, when checked, grant)
+        self.tokens: OrderedDict[str, tuple[int, datetime, TokenGrant]] = OrderedDict()
+
+    def context(self, principal: str, generations: dict[str, int] | None = None) -> Context:
+        context = self.contexts.get(principal)
+        if context is None:
+            context = Context(self.provider, self._resources, init_directories=self._init,
+                              principal=principal, secrets=self._secrets)
+            self.contexts[principal] = context
+            if len(self.contexts) > CONTEXTS_PER_STORE:
+                self.contexts.popitem(last=False)
+            if generations is not None:
+                context.guard.refresh(generations)
+        else:
+            self.contexts.move_to_end(principal)
+            context.refresh(generations)
+        return context
+
+    def principal(self, token: str | None, generations: dict[str, int]) -> tuple[str, bool]:
+        """The token's account, and whether the store was read (and maybe written) for it."""
+        if token is None:
+            return ANONYMOUS, False
+        key = hashlib.sha256(token.encode()).hexdigest()
+        now = datetime.now(UTC)
+        cached = self.tokens.get(key)
+        if cached is not None:
+            generation, checked, grant = cached
+            if generation == generations.get(IDENTITY_GENERATION, 0) and now - checked < TOKEN_RECHECK \
+                    and (grant.expires is None or now < grant.expires):
+                return grant.account, False
+        from realnet.resources.accounts import Directory
+
+        self.tokens.pop(key, None)
+        grant = Directory(self.context(LOCAL_ADMIN)).token_grant(token)  # raises for a bad token
+        # The check may have recorded the token's use, which moves the identity counter.
+        self.tokens[key] = (self.provider.generation(IDENTITY_GENERATION), now, grant)
+        if len(self.tokens) > TOKENS_PER_STORE:
+            self.tokens.popitem(last=False)
+        return grant.account, True
+
+    def run(self, token: str | None, work: Callable[[Context], T]) -> T:
+        generations = self.provider.generations()
+        principal, checked = self.principal(token, generations)
+        if checked:
+            generations = self.provider.generations()
+        return work(self.context(principal, generations))
+
+
+class StoreGateway:
+    def __init__(self, settings: Settings, *, threads: int | None = None) -> None:
+        self.settings = settings
+        if threads is None:
+            threads = 0 if settings.db_type == "sqlite" else 4
+        self.threads = threads
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="realnet-store") if threads else None
+        # Password hashing takes tens of milliseconds of CPU: never on the event loop.
+        self._slow = self._executor or ThreadPoolExecutor(1, thread_name_prefix="realnet-slow")
+        self._local = threading.local()
+        self._stores: list[_Store] = []
+        self._lock = threading.Lock()
+
+    def _store(self) -> _Store:
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = _Store(self.settings)
+            with self._lock:
+                self._stores.append(store)
+        return store
+
+    def open(self) -> None:
+        """Open the store now (initializing a new one), so that a broken store fails at start."""
+        def check() -> None:
+            self._store().context(LOCAL_ADMIN).ensure_initialized()
+
+        if self._executor is None:
+            check()
+        else:
+            self._executor.submit(check).result()
+
+    async def run(self, token: str | None, work: Callable[[Context], T]) -> T:
+        """``work`` on a context acting as the token's account (anonymous without a token)."""
+        if self._executor is None:
+            return self._store().run(token, work)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, lambda: self._store().run(token, work))
+
+    async def run_as_admin(self, work: Callable[[Context], T], *, slow: bool = False) -> T:
+        """Work the runner does for itself (readiness, login), not for a caller; ``slow``
+        work (password checks) always runs on a thread."""
+        if self._executor is None and not slow:
+            return work(self._store().context(LOCAL_ADMIN))
+        return await asyncio.get_running_loop().run_in_executor(
+            self._slow, lambda: work(self._store().context(LOCAL_ADMIN)))
+
+    def close(self) -> None:
+        self._slow.shutdown(wait=True, cancel_futures=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            for store in self._stores:
+                store.provider.close()
+            self._stores.clear()
