@@ -433,11 +433,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                     status, body = fetch(f"http://{HOST}:{bare_port}{target}", headers)
                     if status != 200 or body != bodies[key]:
                         raise SystemExit(f"the bare app ({key}) does not serve the captured body")
+                floor_port = free_port()
+                floor = stack.enter_context(server(
+                    "bare app with sqlite3", [sys.executable, str(BENCH / "_bare_app.py"), "--sqlite",
+                                              str(home / "realnet.db"), str(floor_port)],
+                    bare_env, tmp, floor_port, cases[0][2], headers))
 
                 runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
                 for n in range(rounds):  # alternate which side goes first, so drift hits both alike
                     for key, _, target in cases:
-                        sides = [("realnet", realnet), ("bare", bare[key])]
+                        sides = [("realnet", realnet), ("bare", bare[key]), ("floor", floor)]
                         for side, served in sides[::-1] if n % 2 else sides:
                             runs.setdefault((key, side), []).append(
                                 run_load(served, target, headers, connections, warmup, duration))
@@ -463,7 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {'':<8} {'rps':>9} {'p50 ms':>8} {'p99 ms':>8} {'server':>6} {'µs CPU/r':>9} "
               f"{'client':>7} {'errors':>7}")
         best = {}
-        for side in ("realnet", "bare"):
+        for side in ("realnet", "bare", "floor"):
             chosen = runs[key, side]
             errors += sum(f["errors"] for f in chosen)
             best[side] = max(chosen, key=lambda f: f["rps"])
@@ -477,6 +482,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ratios[key] = best["realnet"]["rps"] / best["bare"]["rps"] if best["bare"]["rps"] else 0.0
         print(f"ratio realnet ÷ bare (rps): {ratios[key]:.2f} — target ≥ {TARGET:.2f} "
               f"{verdict(ratios[key] >= TARGET)}")
+        if best["floor"]["rps"]:
+            print(f"ratio realnet ÷ floor (bare Starlette + one raw sqlite3 query, rps): "
+                  f"{best['realnet']['rps'] / best['floor']['rps']:.2f}")
     print(f"\nerrors (answers other than 200, failed connections): {errors}")
     return 1 if errors else 0
 

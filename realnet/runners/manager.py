@@ -30,9 +30,14 @@ class LogBuffer:
     def __init__(self, size: int = LOG_LINES, echo: Callable[[str], None] | None = None) -> None:
         self.lines: deque[str] = deque(maxlen=size)
         self.echo = echo
+        self._second = -1
+        self._stamp = ""
 
     def write(self, line: str) -> None:
-        stamped = f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}"
+        second = int(time.time())
+        if second != self._second:  # one strftime per second, not per request
+            self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(second))
+        stamped = f"{self._stamp} {line}"
         self.lines.append(stamped)
         if self.echo is not None:
             self.echo(stamped)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
 import logging
 import socket
 import time
@@ -64,6 +65,8 @@ class HttpRunner(Runner):
                                 server_header=False, timeout_graceful_shutdown=10)
         self._server = _EmbeddedServer(config)
         _route_logs(self)
+        # What is loaded now lives as long as the server: keep the collector from rescanning it.
+        gc.freeze()
 
     async def serve(self) -> None:
         try:
