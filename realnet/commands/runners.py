@@ -49,6 +49,9 @@ def register(group: click.Group) -> None:
 
         if session.settings is None:
             raise UsageError("serve: no settings loaded")
+        if session.settings.url:
+            raise UsageError(f"serve: this shell works against {session.settings.url}; "
+                             "run 'serve' in a shell on that store, not over --url")
         runner = manager.start(HttpRunner(session.settings, host=host, port=port))
         session.emit(Text(f"{kind}: serving on {runner.url} ('logs {kind}' shows requests, "
                           f"'stop {kind}' ends it)"))

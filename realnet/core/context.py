@@ -35,7 +35,11 @@ if TYPE_CHECKING:
 
 TYPES_FOLDER = "/types"
 TYPES_GENERATION = "types_generation"
+SYSTEM_FOLDER = "/system"
+#: Folders the store cannot work without: the types, the homes, and accounts and groups.
 HOME_FOLDER = "/home"
+BUILTIN_FOLDERS = (TYPES_FOLDER, HOME_FOLDER, SYSTEM_FOLDER, "/system/accounts", "/system/groups",
+                   "/system/tokens")
 LOCAL_ADMIN = "admin"
 REDACTED = "<redacted>"
 READ_FOR_AUTHENTICATED = {"principal": "group:authenticated", "permissions": ["read"]}
@@ -443,7 +447,7 @@ class Context:
 
     def delete(self, path: str, *, recursive: bool = False) -> int:
         path = paths.normalize(path)
-        if path in (TYPES_FOLDER, HOME_FOLDER):
+        if path in BUILTIN_FOLDERS:
             raise ValidationError(f"{path}: a built-in folder cannot be deleted")
         with self.provider.transaction():
             self.guard.require(self.provider.get(path), "delete")
@@ -465,7 +469,7 @@ class Context:
             if copy and not self.guard.is_admin and \
                     self.count_below(source) != self.provider.count_subtree(source):
                 raise PermissionDenied(f"{source}: {self.principal} cannot read everything below it")
-            if not copy and source in (TYPES_FOLDER, HOME_FOLDER):
+            if not copy and source in BUILTIN_FOLDERS:
                 raise ValidationError(f"{source}: a built-in folder cannot be moved")
             existing = self._exists_for_me(target)
             if existing is not None and self.can_hold_children(existing):

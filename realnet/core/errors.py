@@ -42,6 +42,12 @@ class NotFound(RealnetError):
         self.path = path
 
 
+class UnknownType(NotFound):
+    """A type name that no type definition has."""
+
+    code = "unknown_type"
+
+
 class AlreadyExists(RealnetError):
     code = "exists"
 

@@ -26,6 +26,8 @@ def check_name(name: str, *, where: str | None = None) -> str:
         raise InvalidName(f"{label}: '.' and '..' are not allowed as names")
     if "/" in name:
         raise InvalidName(f"{label}: a name must not contain '/'")
+    if "\x00" in name:
+        raise InvalidName(f"{label}: a name must not contain NUL")
     control = _CONTROL.search(name)
     if control:
         raise InvalidName(

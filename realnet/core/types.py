@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from realnet.core.errors import NotFound, ValidationError
+from realnet.core.errors import UnknownType, ValidationError
 
 KINDS = ("string", "text", "int", "float", "bool", "datetime", "json", "secret", "ref", "enum")
 ANY_CHILD = "*"
@@ -178,7 +178,7 @@ class TypeRegistry:
         try:
             return self._types[name]
         except KeyError:
-            raise NotFound(where or name, f"unknown type {name!r} (see 'types')") from None
+            raise UnknownType(where or name, f"unknown type {name!r} (see 'types')") from None
 
     def lineage(self, name: str) -> tuple[str, ...]:
         """The type and its bases, most specific first."""

@@ -15,6 +15,7 @@ API = "/api/v1"
 ERRORS: dict[str, type[RealnetError]] = {
     "usage": errors.UsageError,
     "not_found": errors.NotFound,
+    "unknown_type": errors.UnknownType,
     "exists": errors.AlreadyExists,
     "invalid_name": errors.InvalidName,
     "invalid_path": errors.InvalidPath,

@@ -38,8 +38,18 @@ class RemoteStore:
 
 
 class RemoteGuard:
-    def __init__(self, identity: Identity) -> None:
-        self.identity = identity
+    """Who the token's account is now, as the server says (asked once per command)."""
+
+    def __init__(self, client: ApiClient, identity: Identity) -> None:
+        self._client = client
+        self._identity: Identity | None = identity
+
+    @property
+    def identity(self) -> Identity:
+        if self._identity is None:
+            me = self._client.request("GET", "/api/v1/whoami")
+            self._identity = Identity(me["principal"], frozenset(me["groups"]))
+        return self._identity
 
     @property
     def is_admin(self) -> bool:
@@ -50,7 +60,7 @@ class RemoteGuard:
             raise PermissionDenied(f"{what}: only members of '{ADMINS}' may do this")
 
     def refresh(self) -> None:
-        pass
+        self._identity = None  # groups may have changed on the server since the last command
 
     def __getattr__(self, name: str) -> Any:
         raise RealnetError(f"this command {LOCAL_ONLY}")
@@ -82,7 +92,7 @@ class RemoteContext:
             self.client.close()
             raise
         self.principal: str = me["principal"]
-        self.guard = RemoteGuard(Identity(self.principal, frozenset(me["groups"])))
+        self.guard = RemoteGuard(self.client, Identity(self.principal, frozenset(me["groups"])))
 
     # -- what the faces ask of a context -------------------------------------------------
     @property
@@ -105,6 +115,7 @@ class RemoteContext:
     def refresh(self) -> None:
         self._types = None  # the server may have learned new types since the last command
         self._resource_instances.clear()
+        self.guard.refresh()
 
     def act_as(self, principal: str) -> None:
         raise RealnetError("--as: a remote session acts as its token's account")

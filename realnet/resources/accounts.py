@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 TOKENS = "/system/tokens"
 HOME = "/home"
 NAME = re.compile(r"^[a-z][a-z0-9._-]{0,63}$")
-DURATION = re.compile(r"^(\d+)([mhdw])$")
+DURATION = re.compile(r"^(\d{1,9})([mhdw])$")
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 LAST_USE_GRANULARITY = timedelta(minutes=1)
 
@@ -80,11 +80,21 @@ def check_name(name: str, what: str) -> str:
     return name
 
 
+MAX_LIFETIME = timedelta(days=36_500)
+
+
 def parse_duration(text: str) -> timedelta:
     match = DURATION.match(text.strip().lower())
     if not match or int(match.group(1)) == 0:
         raise ValidationError(f"--expires {text!r}: expected a duration such as 30m, 12h, 30d or 8w")
-    return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        lifetime = timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        lifetime = MAX_LIFETIME * 2
+    if lifetime > MAX_LIFETIME:
+        raise ValidationError(f"--expires {text!r}: at most 100 years "
+                              "(without --expires a token never expires)")
+    return lifetime
 
 
 class Directory:

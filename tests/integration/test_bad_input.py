@@ -44,6 +44,8 @@ CASES = [
     (["rm", "/projects"], 1, "/projects: not empty"),
     (["rm", "-r", "/projects"], 1, "needs confirmation and there is no terminal; pass --force"),
     (["rm", "-r", "-f", "/types"], 1, "/types: a built-in folder cannot be deleted"),
+    (["rm", "-r", "-f", "/system"], 1, "/system: a built-in folder cannot be deleted"),
+    (["mv", "/system/accounts", "/elsewhere"], 1, "/system/accounts: a built-in folder cannot be moved"),
     (["mv", "/projects", "/projects/notes/inside"], 1, "cannot move or copy /projects into itself"),
     (["ls", "/missing"], 1, "/missing: no such item"),
     (["ls", "--order", "size"], 1, "--order 'size': expected one of"),

@@ -78,7 +78,7 @@ def test_a_type_created_elsewhere_is_usable_at_once(api, local):
     body = {"name": "w", "type": "Widget", "attributes": {"size": 3}}
     url = f"{api.url}/api/v1/items/"
     refused = httpx.post(url, json=body, headers=api.headers())
-    assert refused.status_code == 404 and "Widget" in refused.json()["error"]["message"]
+    assert refused.status_code == 422 and "unknown type 'Widget'" in refused.json()["error"]["message"]
     local.create("/types/Widget", "Type", {"definition": {
         "name": "Widget", "base": "Item", "attributes": {"size": "int"}}})
     created = httpx.post(url, json=body, headers=api.headers())

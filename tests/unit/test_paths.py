@@ -16,7 +16,7 @@ def test_valid_names(name):
         (".", "'.' and '..'"),
         ("..", "'.' and '..'"),
         ("a/b", "must not contain '/'"),
-        ("a\x00b", "control characters"),
+        ("a\x00b", "must not contain NUL"),
         ("tab\there", "control characters"),
         ("new\nline", "control characters"),
         ("del\x7f", "control characters"),

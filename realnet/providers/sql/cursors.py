@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime
 from typing import Any
 
 from realnet.core.errors import ValidationError
@@ -26,14 +27,22 @@ def encode(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode(cursor: str, size: int) -> list[Any]:
+def decode(cursor: str, size: int, *, timestamp: bool = False) -> list[Any]:
+    """The sort key a cursor carries: ``size`` strings (the first a timestamp when the
+    listing is ordered by time). Anything else was not issued by this store."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as e:
         raise ValidationError(f"cursor {cursor[:20]!r}: not a cursor this store issued") from e
-    if not isinstance(values, list) or len(values) != size:
+    if not isinstance(values, list) or len(values) != size \
+            or not all(isinstance(v, str) and "\x00" not in v for v in values):
         raise ValidationError(f"cursor {cursor[:20]!r}: not a cursor for this listing order")
+    if timestamp:
+        try:
+            datetime.fromisoformat(values[0])
+        except ValueError:
+            raise ValidationError(f"cursor {cursor[:20]!r}: not a cursor for this listing order") from None
     return values
 
 

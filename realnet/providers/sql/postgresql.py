@@ -249,7 +249,7 @@ class PostgresProvider(Provider):
                 where.append(f"name {op} %s")
                 params.append(last)
             else:
-                last_key, last_name = cursors.decode(cursor, 2)
+                last_key, last_name = cursors.decode(cursor, 2, timestamp=column == "updated")
                 cast = "::timestamptz" if column == "updated" else ""
                 where.append(f"({column}, name) {op} (%s{cast}, %s)")
                 params += [last_key, last_name]

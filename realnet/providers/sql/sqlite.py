@@ -199,7 +199,7 @@ class SqliteProvider(Provider):
                 where.append(f"name {op} ?")
                 params.append(last)
             else:
-                last_key, last_name = cursors.decode(cursor, 2)
+                last_key, last_name = cursors.decode(cursor, 2, timestamp=column == "updated")
                 where.append(f"({column}, name) {op} (?, ?)")
                 params += [last_key, last_name]
         order_by = "name" if column == "name" else f"{column} {direction}, name"

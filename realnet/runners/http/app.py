@@ -82,7 +82,8 @@ class Api:
     # -- items -----------------------------------------------------------------------
     async def get_item(self, request: Request) -> Response:
         path = rq.item_path(request, f"{API}/items")
-        modes = [m for m in ("children", "find", "count") if m in request.query_params]
+        params = request.query_params
+        modes = [m for m in ("children", "find", "count") if m in params and rq.flag_param(params, m)]
         if len(modes) > 1:
             raise ApiError("usage", f"query parameters {' and '.join(modes)}: use one at a time")
         if modes == ["children"]:
@@ -93,7 +94,9 @@ class Api:
             rq.query(request, {"count": "count what is below"})
             return await self.run(request, lambda context: json_response(
                 dumps({"count": context.count_below(path)})))
-        reveal = rq.flag_param(rq.query(request, {"reveal": "decrypt secret attributes"}), "reveal")
+        allowed = {"reveal": "decrypt secret attributes"} | {m: "off" for m in ("children", "find", "count")
+                                                              if m in params}
+        reveal = rq.flag_param(rq.query(request, allowed), "reveal")
         if_none_match = request.headers.get("if-none-match")
 
         def work(context: Context) -> Response:
@@ -139,9 +142,7 @@ class Api:
         rq.query(request, {})
         body = await rq.json_body(request, {"name": str, "type": str, "attributes": dict, "parents": bool,
                                             "from_text": bool}, ("name", "type"))
-        name = body["name"]
-        if name in (".", "..") or "/" in name:
-            raise ApiError("invalid_name", f"body.name: {name!r} is not a valid item name")
+        name = paths.check_name(body["name"], where=f"body.name {body['name']!r}")
         path = paths.join(parent, name)
 
         def work(context: Context) -> Response:
@@ -278,7 +279,7 @@ class Api:
                                   ("user", "password"))
         address = request.client.host if request.client else "unknown"
         user = body["user"]
-        self.limiter.check(user, address)
+        ticket = self.limiter.attempt(user, address)
 
         def work(context: Context) -> dict[str, Any] | None:
             from realnet.resources.accounts import Directory
@@ -293,9 +294,8 @@ class Api:
 
         result = await self.gateway.run_as_admin(work, slow=True)
         if result is None:
-            self.limiter.failed(user, address)
             raise ApiError("unauthorized", "login: wrong user name or password")
-        self.limiter.succeeded(user)
+        self.limiter.succeeded(user, address, ticket)
         return json_response(dumps(result), 201)
 
     # -- health --------------------------------------------------------------------------
@@ -382,35 +382,70 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return json_response(error_body("internal", "internal error (the server log has details)"), 500)
 
 
+class _Dispatch:
+    """One route, several methods: so that a wrong method answers 405 naming them all."""
+
+    def __init__(self, handlers: dict[str, Callable[[Request], Any]]) -> None:
+        self.handlers = {method: guarded(handler) for method, handler in handlers.items()}
+        self.methods = tuple(self.handlers)
+
+    async def endpoint(self, request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method  # HEAD: GET without a body
+        return await self.handlers[method](request)
+
+
+def by_method(**handlers: Callable[[Request], Any]) -> _Dispatch:
+    return _Dispatch(handlers)
+
+
+def _cors_middleware() -> type:
+    from starlette.middleware.cors import CORSMiddleware
+
+    class JsonCors(CORSMiddleware):
+        """Starlette's CORS handling, with refusals in the API's JSON error shape."""
+
+        def preflight_response(self, request_headers: Any) -> Response:
+            response = super().preflight_response(request_headers)
+            if response.status_code < 400:
+                return response
+            origin = request_headers.get("origin", "")
+            reason = bytes(response.body).decode(errors="replace")
+            message = f"CORS preflight refused for origin {origin!r}: {reason}"
+            headers = {k: v for k, v in response.headers.items()
+                       if k.lower() not in ("content-length", "content-type")}
+            return json_response(error_body("forbidden", message), 403, headers)
+
+    return JsonCors
+
+
 def build_app(gateway: StoreGateway, *, cors_origins: tuple[str, ...] = (),
               limiter: LoginLimiter | None = None) -> Starlette:
     api = Api(gateway, limiter)
     g = guarded
+    items = by_method(GET=api.get_item, POST=api.create_item, PATCH=api.update_item,
+                      DELETE=api.delete_item)
     routes = [
+        Route(f"{API}/items/{{path:path}}", items.endpoint, methods=list(items.methods)),
+        Route(f"{API}/items", (top := by_method(GET=api.get_item, POST=api.create_item)).endpoint,
+              methods=list(top.methods)),
         Route("/healthz", g(api.healthz), methods=["GET"]),
         Route("/readyz", g(api.readyz), methods=["GET"]),
         Route("/openapi.json", g(api.openapi), methods=["GET"]),
-        Route(f"{API}/items", g(api.get_item), methods=["GET"]),
-        Route(f"{API}/items", g(api.create_item), methods=["POST"]),
-        Route(f"{API}/items/{{path:path}}", g(api.get_item), methods=["GET"]),
-        Route(f"{API}/items/{{path:path}}", g(api.create_item), methods=["POST"]),
-        Route(f"{API}/items/{{path:path}}", g(api.update_item), methods=["PATCH"]),
-        Route(f"{API}/items/{{path:path}}", g(api.delete_item), methods=["DELETE"]),
         Route(f"{API}/actions/{{path:path}}", g(api.action), methods=["POST"]),
         Route(f"{API}/types", g(api.list_types), methods=["GET"]),
         Route(f"{API}/types/{{name}}", g(api.get_type), methods=["GET"]),
         Route(f"{API}/whoami", g(api.whoami), methods=["GET"]),
-        Route(f"{API}/tokens", g(api.list_tokens), methods=["GET"]),
-        Route(f"{API}/tokens", g(api.create_token), methods=["POST"]),
+        Route(f"{API}/tokens", (tokens := by_method(GET=api.list_tokens, POST=api.create_token)).endpoint,
+              methods=list(tokens.methods)),
         Route(f"{API}/tokens/{{name}}", g(api.revoke_token), methods=["DELETE"]),
         Route(f"{API}/login", g(api.login), methods=["POST"]),
     ]
     middleware = []
     if cors_origins:
+        JsonCors = _cors_middleware()
         from starlette.middleware import Middleware
-        from starlette.middleware.cors import CORSMiddleware
 
-        middleware.append(Middleware(CORSMiddleware, allow_origins=list(cors_origins),
+        middleware.append(Middleware(JsonCors, allow_origins=list(cors_origins),
                                      allow_methods=["GET", "POST", "PATCH", "DELETE"],
                                      allow_headers=["Authorization", "Content-Type", "If-Match",
                                                     "If-None-Match"],

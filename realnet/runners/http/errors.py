@@ -21,6 +21,7 @@ STATUS = {
     "unsupported_media_type": 415,
     "invalid_name": 422,
     "invalid": 422,
+    "unknown_type": 422,
     "rate_limited": 429,
     "store": 503,
 }

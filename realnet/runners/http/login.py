@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from contextlib import suppress
 
 from realnet.runners.http.errors import ApiError
 
@@ -35,25 +36,43 @@ class LoginLimiter:
             del self._failures[key]
         return times
 
-    def check(self, account: str, address: str) -> None:
-        now = self.clock()
+    def attempt(self, account: str, address: str) -> float:
+        """Check the limits, then count this attempt as failed until it succeeds: guesses
+        sent all at once count before any of their (slow) password checks ends."""
         with self._lock:
-            for kind, value in (("account", account), ("address", address)):
-                times = self._recent((kind, value), now)
-                if len(times) >= self.limits[kind]:
-                    wait = max(1, int(times[0] + self.window - now) + 1)
-                    raise ApiError("rate_limited",
-                                   f"login: too many failed attempts for this {kind}; retry in {wait} s",
-                                   headers={"Retry-After": str(wait)})
+            self._check(account, address, self.clock())
+            return self._record(account, address)
+
+    def check(self, account: str, address: str) -> None:
+        with self._lock:
+            self._check(account, address, self.clock())
+
+    def _check(self, account: str, address: str, now: float) -> None:
+        for kind, value in (("account", account), ("address", address)):
+            times = self._recent((kind, value), now)
+            if len(times) >= self.limits[kind]:
+                wait = max(1, int(times[0] + self.window - now) + 1)
+                raise ApiError("rate_limited",
+                               f"login: too many failed attempts for this {kind}; retry in {wait} s",
+                               headers={"Retry-After": str(wait)})
 
     def failed(self, account: str, address: str) -> None:
-        now = self.clock()
         with self._lock:
-            while len(self._failures) >= TRACKED:  # bounded memory under a spray of names
-                del self._failures[next(iter(self._failures))]
-            for key in (("account", account), ("address", address)):
-                self._failures.setdefault(key, deque()).append(now)
+            self._record(account, address)
 
-    def succeeded(self, account: str) -> None:
+    def _record(self, account: str, address: str) -> float:
+        now = self.clock()
+        while len(self._failures) >= TRACKED:  # bounded memory under a spray of names
+            del self._failures[next(iter(self._failures))]
+        for key in (("account", account), ("address", address)):
+            self._failures.setdefault(key, deque()).append(now)
+        return now
+
+    def succeeded(self, account: str, address: str | None = None, ticket: float | None = None) -> None:
+        """Clear the account's failures, and take back the address's count of this attempt."""
         with self._lock:
             self._failures.pop(("account", account), None)
+            times = self._failures.get(("address", address)) if address is not None else None
+            if times is not None and ticket is not None:
+                with suppress(ValueError):
+                    times.remove(ticket)

@@ -35,7 +35,7 @@ PATH_PARAM = {"name": "path", "in": "path", "required": True,
               "description": "Item path below the root, segments separated by '/'",
               "schema": {"type": "string", "pattern": r"^[^/.][^/]*(/[^/.][^/]*)*$"}}
 COMMON = (400, 401, 404, 503)
-DURATION = {"type": "string", "pattern": r"^\d+[mhdw]$"}
+DURATION = {"type": "string", "pattern": r"^\d{1,9}[mhdw]$"}
 
 
 def _list_of(key: str, schema: str) -> dict[str, Any]:

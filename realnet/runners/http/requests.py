@@ -25,15 +25,15 @@ KINDS = {str: "a string", bool: "true or false", dict: "a JSON object", list: "a
 def item_path(request: Request, prefix: str) -> str:
     """The tree path named by the URL after ``prefix``, refusing what could be misread:
     encoded slashes, empty, ``.`` and ``..`` segments. Never resolves them."""
-    raw = request.scope.get("raw_path") or request.url.path.encode()
-    raw_text = raw.decode("latin-1").split("?", 1)[0]
-    if "%2f" in raw_text.lower():
-        raise InvalidPath(f"{request.url.path}: an encoded '/' is not allowed in an item path")
-    rest = request.url.path[len(prefix):]
+    decoded: str = request.scope["path"]  # percent-decoded by the server
+    raw = request.scope.get("raw_path") or decoded.encode()
+    if b"%2f" in raw.split(b"?", 1)[0].lower():
+        raise InvalidPath(f"{decoded}: an encoded '/' is not allowed in an item path")
+    rest = decoded[len(prefix):]
     if rest in ("", "/"):
         return paths.ROOT
     if not rest.startswith("/"):
-        raise InvalidPath(f"{request.url.path}: expected {prefix}/PATH")
+        raise InvalidPath(f"{decoded}: expected {prefix}/PATH")
     segments = rest[1:].rstrip("/").split("/") if rest != "/" else []
     for segment in segments:
         if segment in ("", ".", ".."):
