@@ -4,7 +4,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    REALNET_HOME=/data
+    REALNET_HOME=/data \
+    REALNET_SERVER_HOST=0.0.0.0
 
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -22,5 +23,7 @@ RUN pip install --no-cache-dir ".[postgresql]" \
 USER 10001
 WORKDIR /data
 VOLUME ["/data"]
+# `realnet server` serves the HTTP API here (inside the container, on every interface).
+EXPOSE 8080
 ENTRYPOINT ["realnet"]
 CMD ["shell"]
