@@ -161,6 +161,8 @@ class Api:
         unset = body.get("unset") or []
         if not all(isinstance(name, str) for name in unset):
             raise ApiError("invalid", "body.unset: expected a list of attribute names")
+        if not body.get("attributes") and not unset:
+            raise ApiError("invalid", "body: nothing to change (expected attributes or unset)")
         if_match = request.headers.get("if-match")
 
         def work(context: Context) -> Response:
@@ -287,6 +289,8 @@ class Api:
             directory = Directory(context)
             if not directory.authenticate(user, body["password"]):
                 return None
+            # The password was right: whatever goes wrong next is not a guess.
+            self.limiter.succeeded(user, address, ticket)
             issued = directory.create_token(user, body.get("name") or _login_label(),
                                             expires=body.get("expires") or "12h")
             return {"account": issued.account, "name": issued.label, "token": issued.token,
@@ -295,7 +299,6 @@ class Api:
         result = await self.gateway.run_as_admin(work, slow=True)
         if result is None:
             raise ApiError("unauthorized", "login: wrong user name or password")
-        self.limiter.succeeded(user, address, ticket)
         return json_response(dumps(result), 201)
 
     # -- health --------------------------------------------------------------------------
@@ -357,9 +360,17 @@ def guarded(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
             return await handler(request)
         except RealnetError as e:
             headers = e.headers if isinstance(e, ApiError) else None
+            status = status_of(e)
+            signed_in = "authorization" in request.headers
             if e.code == "unauthorized" and not headers:
-                headers = {"WWW-Authenticate": 'Bearer realm="realnet", error="invalid_token"'}
-            return json_response(error_body(e.code, str(e)), status_of(e), headers)
+                headers = {"WWW-Authenticate": 'Bearer realm="realnet", error="invalid_token"'
+                           if signed_in else 'Bearer realm="realnet"'}
+            elif e.code == "forbidden" and not signed_in:
+                # Refused to anonymous: signing in may help, so say so (401), as HTTP means it.
+                message = f"{e} (sign in: Authorization: Bearer <token>)"
+                return json_response(error_body("unauthorized", message), 401,
+                                     {"WWW-Authenticate": 'Bearer realm="realnet"'})
+            return json_response(error_body(e.code, str(e)), status, headers)
         except Exception:
             log.exception("%s %s failed", request.method, request.url.path)
             return json_response(error_body("internal", "internal error (the server log has details)"), 500)
@@ -450,5 +461,7 @@ def build_app(gateway: StoreGateway, *, cors_origins: tuple[str, ...] = (),
                                      allow_headers=["Authorization", "Content-Type", "If-Match",
                                                     "If-None-Match"],
                                      expose_headers=["ETag", "Location"]))
-    return Starlette(routes=routes, middleware=middleware,
-                     exception_handlers={HTTPException: http_error, Exception: server_error})
+    app = Starlette(routes=routes, middleware=middleware,
+                    exception_handlers={HTTPException: http_error, Exception: server_error})
+    app.router.redirect_slashes = False  # a wrong URL gets a JSON 404, not a redirect
+    return app

@@ -11,7 +11,12 @@ from typing import Any
 from realnet.core.item import ORDERS
 
 API = "/api/v1"
-NAME_PATTERN = r"^[^/\x00-\x1f\x7f]{1,255}$"
+#: A name the server always accepts: 1–63 characters (so at most 252 bytes of UTF-8; the
+#: full rule is 1–255 bytes), no '/', no control characters, not '.' or '..'.
+_CHAR = r"[^/\x00-\x1f\x7f]"
+_FIRST = r"[^/.\x00-\x1f\x7f]"
+NAME_PATTERN = rf"^({_FIRST}{_CHAR}{{0,62}}|\.{_FIRST}{_CHAR}{{0,61}}|\.\.{_CHAR}{{1,61}})$"
+_SEGMENT = rf"({_FIRST}{_CHAR}*|\.{_FIRST}{_CHAR}*|\.\.{_CHAR}+)"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -33,9 +38,10 @@ ETAG = {"ETag": {"description": "The item's version, for If-Match and If-None-Ma
                  "schema": {"type": "string"}}}
 PATH_PARAM = {"name": "path", "in": "path", "required": True,
               "description": "Item path below the root, segments separated by '/'",
-              "schema": {"type": "string", "pattern": r"^[^/.][^/]*(/[^/.][^/]*)*$"}}
+              "schema": {"type": "string", "pattern": rf"^{_SEGMENT}(/{_SEGMENT})*$"}}
 COMMON = (400, 401, 404, 503)
-DURATION = {"type": "string", "pattern": r"^\d{1,9}[mhdw]$"}
+#: Lifetimes the server accepts (it takes up to 100 years; this is a safe subset).
+DURATION = {"type": "string", "pattern": r"^([1-9]\d{0,3}[mhd]|[1-9]\d{0,2}w)$"}
 
 
 def _list_of(key: str, schema: str) -> dict[str, Any]:

@@ -60,7 +60,7 @@ def int_param(params: Mapping[str, str], key: str, default: int, low: int, high:
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
+        value = int(raw) if raw.isascii() else None
     except ValueError:
         value = None
     if value is None or not low <= value <= high:
