@@ -76,6 +76,14 @@ class InitReport:
         }
 
 
+def text_of(context: Any, item: Item) -> str:
+    """The readable content of ``item`` for ``cat``, by its type's resource."""
+    text = context.resource(item.type).text(item)
+    if text is None:
+        raise ValidationError(f"{item.path}: a {item.type} has no text content to show")
+    return text
+
+
 class Context:
     """One user's view of one store."""
 
@@ -272,11 +280,7 @@ class Context:
         return self.provider.count_subtree(item.path, visible=self.guard.visibility(item.path))
 
     def text(self, path: str) -> str:
-        item = self.get(path)
-        text = self.resource(item.type).text(item)
-        if text is None:
-            raise ValidationError(f"{item.path}: a {item.type} has no text content to show")
-        return text
+        return text_of(self, self.get(path))
 
     def shown(self, item: Item) -> Item:
         """The item as faces may display it: attributes of kind ``secret`` redacted."""

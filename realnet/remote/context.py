@@ -13,7 +13,7 @@ from typing import Any
 
 from realnet.core import paths
 from realnet.core.access import ADMINS, Identity
-from realnet.core.context import HOME_FOLDER
+from realnet.core.context import HOME_FOLDER, text_of
 from realnet.core.errors import NotFound, PermissionDenied, RealnetError
 from realnet.core.item import ChildrenPage, Item
 from realnet.core.loader import parse_type
@@ -182,13 +182,7 @@ class RemoteContext:
         return self.client.request("GET", item_url(paths.normalize(path)), params={"count": ""})["count"]
 
     def text(self, path: str) -> str:
-        from realnet.core.errors import ValidationError
-
-        item = self.get(path)
-        text = self.resource(item.type).text(item)
-        if text is None:
-            raise ValidationError(f"{item.path}: a {item.type} has no text content to show")
-        return text
+        return text_of(self, self.get(path))
 
     # -- writing -------------------------------------------------------------------
     def create(self, path: str, type_name: str, attributes: Mapping[str, Any] | None = None, *,

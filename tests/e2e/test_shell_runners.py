@@ -15,7 +15,6 @@ import os
 import re
 import secrets
 import shlex
-import shutil
 import socket
 import subprocess
 import threading
@@ -30,6 +29,7 @@ from test_shell_terminal import (
     Terminal,
     clean_environment,
     last_line,
+    open_terminal,
     realnet_command,
 )
 
@@ -112,14 +112,7 @@ class RunnerTerminal(Terminal):
 
 @pytest.fixture
 def terminal(tmp_path: Path) -> Iterator[RunnerTerminal]:
-    if shutil.which("tmux") is None:
-        pytest.fail("tmux is not installed: the terminal tests need it "
-                    "(install it, e.g. apt-get install tmux); they must not be skipped")
-    term = RunnerTerminal(f"rn{os.getpid()}-{secrets.token_hex(4)}", tmp_path)
-    try:
-        yield term
-    finally:
-        term.stop()
+    yield from open_terminal(RunnerTerminal, tmp_path)  # type: ignore[misc]
 
 
 @pytest.fixture

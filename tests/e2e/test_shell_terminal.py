@@ -150,16 +150,21 @@ class Terminal:
             Path(self.socket_path).unlink(missing_ok=True)
 
 
-@pytest.fixture
-def terminal(tmp_path: Path) -> Iterator[Terminal]:
+def open_terminal(kind: type[Terminal], tmp_path: Path) -> Iterator[Terminal]:
+    """A tmux session of ``kind`` on its own socket, stopped afterwards; never skipped."""
     if shutil.which("tmux") is None:
         pytest.fail("tmux is not installed: the terminal tests need it "
                     "(install it, e.g. apt-get install tmux); they must not be skipped")
-    term = Terminal(f"rn{os.getpid()}-{secrets.token_hex(4)}", tmp_path)
+    term = kind(f"rn{os.getpid()}-{secrets.token_hex(4)}", tmp_path)
     try:
         yield term
     finally:
         term.stop()
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
+    yield from open_terminal(Terminal, tmp_path)
 
 
 @pytest.fixture
