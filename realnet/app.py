@@ -10,6 +10,7 @@ from realnet.providers import provider_class
 from realnet.providers.base import Provider
 from realnet.resources import ResourceRegistry
 from realnet.security.secrets import SecretBox
+from realnet.storage import LazyContent
 
 
 def open_provider(settings: Settings) -> Provider:
@@ -35,6 +36,7 @@ def open_context(settings: Settings, *, principal: str = LOCAL_ADMIN) -> Context
         ResourceRegistry(),
         init_directories=[packaged_directory()],
         secrets=secret_box(settings),
+        content=LazyContent(settings),  # type: ignore[arg-type]
     )
     context.ensure_initialized()
     if principal != LOCAL_ADMIN:

@@ -8,6 +8,7 @@ program at start with a message that names the variable and what it allows.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from realnet.core.errors import ConfigError
 
 DB_TYPES = ("sqlite", "postgresql")
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 STORAGE_TYPES = ("local", "s3")
 
 #: Every setting Realnet reads, with a one-line description (``info`` and the docs list them).
@@ -30,8 +32,12 @@ SETTINGS: dict[str, str] = {
     "REALNET_DB_NAME": "PostgreSQL database (default realnet)",
     "REALNET_STORAGE_TYPE": "file content store: local (default) or s3",
     "REALNET_STORAGE_PATH": "local content folder (default $REALNET_HOME/content)",
-    "REALNET_STORAGE_BUCKET": "S3 bucket for file content",
-    "REALNET_STORAGE_PREFIX": "key prefix inside the S3 bucket",
+    "REALNET_STORAGE_S3_BUCKET": "S3 bucket for file content (with REALNET_STORAGE_TYPE=s3)",
+    "REALNET_STORAGE_S3_PREFIX": "key prefix inside the S3 bucket",
+    "REALNET_STORAGE_S3_KEY": "S3 access key id (default: the AWS SDK's own chain)",
+    "REALNET_STORAGE_S3_SECRET": "S3 secret access key (never printed)",
+    "REALNET_STORAGE_S3_REGION": "S3 region (default us-east-1)",
+    "REALNET_AWS_ENDPOINT_URL": "endpoint of an S3-compatible service (default AWS_ENDPOINT_URL, else AWS)",
     "REALNET_SECRET_KEY": "key that encrypts secret attributes (default: generated into "
     "$REALNET_HOME/secret.key for the embedded store; required with PostgreSQL)",
     "REALNET_SERVER_HOST": "HTTP runner address (default 127.0.0.1)",
@@ -58,6 +64,10 @@ class Settings:
     storage_path: Path | None = None
     storage_bucket: str | None = None
     storage_prefix: str = ""
+    s3_key: str | None = None
+    s3_secret: str | None = field(default=None, repr=False)
+    s3_region: str = "us-east-1"
+    aws_endpoint_url: str | None = None
     server_host: str = "127.0.0.1"
     server_port: int = 8080
     server_cors_origins: tuple[str, ...] = ()
@@ -185,9 +195,17 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
     home = _path(env, "REALNET_HOME", Path("~/.realnet").expanduser())
     db_type = _choice(env, "REALNET_DB_TYPE", DB_TYPES, "sqlite")
     storage_type = _choice(env, "REALNET_STORAGE_TYPE", STORAGE_TYPES, "local")
-    bucket = env.get("REALNET_STORAGE_BUCKET", "").strip() or None
+    bucket = env.get("REALNET_STORAGE_S3_BUCKET", "").strip() or None
     if storage_type == "s3" and not bucket:
-        raise ConfigError("REALNET_STORAGE_BUCKET: required when REALNET_STORAGE_TYPE=s3")
+        raise ConfigError("REALNET_STORAGE_S3_BUCKET: required when REALNET_STORAGE_TYPE=s3")
+    if bucket and not BUCKET.match(bucket):
+        raise ConfigError(f"REALNET_STORAGE_S3_BUCKET={bucket!r}: expected an S3 bucket name "
+                          "(3-63 lowercase letters, digits, '.' and '-')")
+    endpoint = (env.get("REALNET_AWS_ENDPOINT_URL", "").strip()
+                or (environ if environ is not None else os.environ).get("AWS_ENDPOINT_URL", "").strip()
+                or None)
+    if endpoint:
+        endpoint = check_url(endpoint, "REALNET_AWS_ENDPOINT_URL")
     db_url = env.get("REALNET_DB_URL", "").strip() or None
     if db_url and not db_url.startswith(("postgresql://", "postgres://")):
         raise ConfigError("REALNET_DB_URL: expected a postgresql:// URL")
@@ -208,7 +226,11 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
         storage_type=storage_type,
         storage_path=_path(env, "REALNET_STORAGE_PATH", home / "content"),
         storage_bucket=bucket,
-        storage_prefix=env.get("REALNET_STORAGE_PREFIX", "").strip(),
+        storage_prefix=env.get("REALNET_STORAGE_S3_PREFIX", "").strip().strip("/"),
+        s3_key=env.get("REALNET_STORAGE_S3_KEY", "").strip() or None,
+        s3_secret=env.get("REALNET_STORAGE_S3_SECRET", "").strip() or None,
+        s3_region=env.get("REALNET_STORAGE_S3_REGION", "").strip() or "us-east-1",
+        aws_endpoint_url=endpoint,
         server_host=host,
         server_port=_port(env, "REALNET_SERVER_PORT", 8080),
         server_cors_origins=_origins(env, "REALNET_SERVER_CORS_ORIGINS"),

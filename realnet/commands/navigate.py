@@ -91,10 +91,21 @@ def register(group: click.Group) -> None:
     @click.argument("targets", metavar="PATH...", nargs=-1, required=True)
     @click.pass_context
     def cat(ctx, targets):
-        """Print the text of items (a Document's body, a Link's target)."""
+        """Print the text of items (a Document's body, a Link's target, a File's bytes)."""
         session = session_of(ctx)
         for pattern in targets:
             for path in expand(session, pattern):
+                item = session.context.get(path)
+                if item.attributes.get("storage_key"):  # a file: its bytes, streamed
+                    _, chunks = session.context.read_content(path)
+                    out = getattr(session.stdout, "buffer", None)
+                    session.stdout.flush()
+                    for chunk in chunks:
+                        out.write(chunk) if out is not None else \
+                            session.stdout.write(chunk.decode("utf-8", errors="replace"))
+                    if out is not None:
+                        out.flush()
+                    continue
                 text = session.context.text(path)
                 session.stdout.write(text if text.endswith("\n") or not text else text + "\n")
 

@@ -7,7 +7,7 @@ live here, below every face, so that all of them behave the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +30,7 @@ from realnet.core.loader import InitPlan, load_plan, parse_type
 from realnet.core.types import TypeDef, TypeRegistry
 
 if TYPE_CHECKING:
+    from realnet.core.content import ContentStore
     from realnet.providers.base import Provider
     from realnet.resources.base import Resource
 
@@ -95,9 +96,11 @@ class Context:
         init_directories: Sequence[Path],
         principal: str = LOCAL_ADMIN,
         secrets: SecretSealer | None = None,
+        content: ContentStore | None = None,
     ) -> None:
         self.provider = provider
         self.secrets = secrets
+        self.content = content
         self.resources = resources
         self.init_directories = list(init_directories)
         self.principal = principal
@@ -354,8 +357,11 @@ class Context:
     # -- writing -------------------------------------------------------------------
     def _check_new(self, path: str, type_name: str, attributes: Mapping[str, Any], *,
                    from_text: bool, fill_defaults: bool = True) -> dict[str, Any]:
+        from realnet.core.content import refuse_managed
+
         registry = self.types
         registry.check_creatable(type_name, where=path)
+        refuse_managed(self, type_name, attributes, path)
         checked = registry.validate(type_name, attributes, where=path, from_text=from_text,
                                     fill_defaults=fill_defaults)
         self.resource(type_name).validate(path, checked)
@@ -431,6 +437,9 @@ class Context:
                     f"{path}: version {expected_version} is stale (current version is "
                     f"{item.version}); read the item again and retry"
                 )
+            from realnet.core.content import refuse_managed
+
+            refuse_managed(self, item.type, [*changes, *unset], path)
             known = self.types.attributes(item.type)
             merged = dict(item.attributes)
             for key in unset:
@@ -453,10 +462,14 @@ class Context:
         path = paths.normalize(path)
         if path in BUILTIN_FOLDERS:
             raise ValidationError(f"{path}: a built-in folder cannot be deleted")
+        from realnet.core import content
+
         with self.provider.transaction():
             self.guard.require(self.provider.get(path), "delete")
+            keys = content.keys_below(self, path) if self.content is not None else []
             count = self.provider.delete(path, recursive=recursive)
         self._after_write(path)
+        content.release(self, keys)
         return count
 
     def move(self, source: str, target: str, *, parents: bool = False) -> Item:
@@ -496,6 +509,19 @@ class Context:
         self._after_write(source)
         self._after_write(target)
         return result
+
+    # -- file content ----------------------------------------------------------------
+    def put_content(self, path: str, chunks: Iterable[bytes], *, content_type: str | None = None,
+                    parents: bool = False) -> Item:
+        """Create the file item at ``path`` with these bytes, or replace its bytes."""
+        from realnet.core import content
+
+        return content.put(self, path, chunks, content_type=content_type, parents=parents)
+
+    def read_content(self, path: str, start: int = 0, end: int | None = None) -> tuple[Item, Iterator[bytes]]:
+        from realnet.core import content
+
+        return content.open_read(self, path, start, end)
 
     def act_as(self, principal: str) -> None:
         """From now on, check every operation against ``principal``'s permissions."""

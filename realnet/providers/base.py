@@ -104,6 +104,10 @@ class Provider(ABC):
     def bump_generation(self, key: str) -> None:  # noqa: B027 - stores without counters
         """Move the counter ``key`` on; part of the current transaction."""
 
+    def referenced_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these content storage keys some item still names (one indexed query)."""
+        return set()
+
     @abstractmethod
     def set_acl(self, path: str, entries: Sequence[Mapping[str, Any]]) -> Item:
         """Replace the ACL entries of one item (a new version)."""

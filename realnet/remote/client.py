@@ -3,6 +3,7 @@ so that remote commands fail with the same one-line messages as local ones."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -68,6 +69,31 @@ class ApiClient:
             return response.json()
         except ValueError:
             raise StoreError(f"{self.url}{url}: the server answered with something other than JSON") from None
+
+    def upload(self, url: str, chunks: Iterable[bytes], *, params: dict[str, Any] | None = None,
+               headers: dict[str, str] | None = None) -> Any:
+        """PUT a body streamed from ``chunks`` (constant memory, any size)."""
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = self._http.put(url, content=iter(chunks), params=clean, headers=headers,
+                                      timeout=self._httpx.Timeout(30.0, read=None, write=None))
+        except self._httpx.TransportError as e:
+            raise StoreError(f"{self.url}: upload failed ({_reason(e)})") from None
+        if response.status_code >= 400:
+            raise self._error(response)
+        return response.json()
+
+    def download(self, url: str, *, headers: dict[str, str] | None = None) -> Iterator[bytes]:
+        """The body of a GET, chunk by chunk."""
+        try:
+            with self._http.stream("GET", url, headers=headers,
+                                   timeout=self._httpx.Timeout(30.0, read=None)) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise self._error(response)
+                yield from response.iter_bytes(1024 * 1024)
+        except self._httpx.TransportError as e:
+            raise StoreError(f"{self.url}: download failed ({_reason(e)})") from None
 
     def _error(self, response: Any) -> RealnetError:
         try:

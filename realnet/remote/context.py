@@ -214,6 +214,19 @@ class RemoteContext:
     def copy(self, source: str, target: str, *, parents: bool = False) -> Item:
         return self._relocate("copy", source, target, parents)
 
+    def put_content(self, path: str, chunks: Iterable[bytes], *, content_type: str | None = None,
+                    parents: bool = False) -> Item:
+        headers = {"Content-Type": content_type} if content_type else {}
+        return to_item(self.client.upload(item_url(paths.normalize(path), "content"), chunks,
+                                          params={"parents": "true" if parents else None}, headers=headers))
+
+    def read_content(self, path: str, start: int = 0, end: int | None = None) -> tuple[Item, Iterator[bytes]]:
+        item = self.get(path)
+        headers = {}
+        if start or end is not None:
+            headers["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
+        return item, self.client.download(item_url(item.path, "content"), headers=headers)
+
     def _relocate(self, action: str, source: str, target: str, parents: bool) -> Item:
         url = item_url(paths.join(paths.normalize(source), action), "actions")
         return to_item(self.client.request("POST", url, body={"target": paths.normalize(target),

@@ -145,7 +145,7 @@ def test_newer_schema_is_refused(tmp_path):
     [
         ({"REALNET_DB_TYPE": "oracle"}, "REALNET_DB_TYPE='oracle': expected one of sqlite, postgresql"),
         ({"REALNET_SERVER_PORT": "99999"}, "REALNET_SERVER_PORT='99999': expected a port number"),
-        ({"REALNET_STORAGE_TYPE": "s3"}, "REALNET_STORAGE_BUCKET: required when REALNET_STORAGE_TYPE=s3"),
+        ({"REALNET_STORAGE_TYPE": "s3"}, "REALNET_STORAGE_S3_BUCKET: required when REALNET_STORAGE_TYPE=s3"),
         ({"REALNET_DB_TPYE": "sqlite"}, "REALNET_DB_TPYE: not a Realnet setting"),
     ],
 )

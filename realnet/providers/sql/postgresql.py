@@ -342,6 +342,14 @@ class PostgresProvider(Provider):
             "DO UPDATE SET value = realnet_meta.value + 1", (key,)
         )
 
+    def referenced_keys(self, keys: Sequence[str]) -> set[str]:
+        if not keys:
+            return set()
+        rows = self._rows("SELECT attributes->>'storage_key' FROM items "
+                          "WHERE attributes ? 'storage_key' AND attributes->>'storage_key' = ANY(%s)",
+                          (list(keys),))
+        return {row[0] for row in rows}
+
     def acl_generation(self) -> int:
         return self.generation("acl_generation")
 

@@ -45,6 +45,11 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX items_owner ON items(owner, path);
     """,
+    # 4: "does any item still use this content?" when items are deleted or replaced.
+    """
+    CREATE INDEX items_storage_key ON items(json_extract(attributes, '$.storage_key'))
+        WHERE json_extract(attributes, '$.storage_key') IS NOT NULL;
+    """,
 )
 
 #: PostgreSQL: ``COLLATE "C"`` makes path order bytewise, as in SQLite, so that a
@@ -81,5 +86,10 @@ POSTGRESQL_MIGRATIONS: tuple[str, ...] = (
     # 4: small counters shared by replicas (the ACL generation that caches key on).
     """
     CREATE TABLE realnet_meta (key text PRIMARY KEY, value bigint NOT NULL);
+    """,
+    # 5: "does any item still use this content?" when items are deleted or replaced.
+    """
+    CREATE INDEX items_storage_key ON items ((attributes->>'storage_key'))
+        WHERE attributes ? 'storage_key';
     """,
 )

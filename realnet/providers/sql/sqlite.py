@@ -302,6 +302,16 @@ class SqliteProvider(Provider):
             "DO UPDATE SET value = CAST(value AS INTEGER) + 1", (key,)
         )
 
+    def referenced_keys(self, keys: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            batch = list(keys[start:start + 500])
+            marks = ",".join("?" * len(batch))
+            found.update(row[0] for row in self._execute(
+                "SELECT json_extract(attributes, '$.storage_key') FROM items "  # noqa: S608
+                f"WHERE json_extract(attributes, '$.storage_key') IN ({marks})", batch))
+        return found
+
     def acl_generation(self) -> int:
         return self.generation("acl_generation")
 

@@ -76,8 +76,18 @@ class Api:
         self.gateway = gateway
         self.limiter = limiter or LoginLimiter()
 
-    async def run(self, request: Request, work: Callable[[Context], Any]) -> Any:
-        return await self.gateway.run(bearer(request), work)
+    async def run(self, request: Request, work: Callable[[Context], Any], *, on_thread: bool = False) -> Any:
+        return await self.gateway.run(bearer(request), work, on_thread=on_thread)
+
+    async def get_content(self, request: Request) -> Response:
+        from realnet.runners.http.content import get_content
+
+        return await get_content(self, request)
+
+    async def put_content(self, request: Request) -> Response:
+        from realnet.runners.http.content import put_content
+
+        return await put_content(self, request)
 
     # -- items -----------------------------------------------------------------------
     async def get_item(self, request: Request) -> Response:
@@ -443,6 +453,9 @@ def build_app(gateway: StoreGateway, *, cors_origins: tuple[str, ...] = (),
         Route("/readyz", g(api.readyz), methods=["GET"]),
         Route("/openapi.json", g(api.openapi), methods=["GET"]),
         Route(f"{API}/actions/{{path:path}}", g(api.action), methods=["POST"]),
+        Route(f"{API}/content/{{path:path}}", (content := by_method(
+            GET=api.get_content, PUT=api.put_content, POST=api.put_content)).endpoint,
+              methods=list(content.methods)),
         Route(f"{API}/types", g(api.list_types), methods=["GET"]),
         Route(f"{API}/types/{{name}}", g(api.get_type), methods=["GET"]),
         Route(f"{API}/whoami", g(api.whoami), methods=["GET"]),

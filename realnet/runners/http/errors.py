@@ -19,6 +19,7 @@ STATUS = {
     "precondition_failed": 412,
     "payload_too_large": 413,
     "unsupported_media_type": 415,
+    "range_not_satisfiable": 416,
     "invalid_name": 422,
     "invalid": 422,
     "unknown_type": 422,

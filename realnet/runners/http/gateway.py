@@ -48,6 +48,9 @@ class _Store:
 
         self.provider: Provider = open_provider(settings)
         self._secrets = secret_box(settings)
+        from realnet.storage import LazyContent
+
+        self._content = LazyContent(settings)
         self._resources = ResourceRegistry()
         self._init = [packaged_directory()]
         self.contexts: OrderedDict[str, Context] = OrderedDict()
@@ -58,7 +61,8 @@ class _Store:
         context = self.contexts.get(principal)
         if context is None:
             context = Context(self.provider, self._resources, init_directories=self._init,
-                              principal=principal, secrets=self._secrets)
+                              principal=principal, secrets=self._secrets,
+                              content=self._content)  # type: ignore[arg-type]
             self.contexts[principal] = context
             if len(self.contexts) > CONTEXTS_PER_STORE:
                 self.contexts.popitem(last=False)
@@ -106,8 +110,8 @@ class StoreGateway:
             threads = 0 if settings.db_type == "sqlite" else 4
         self.threads = threads
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="realnet-store") if threads else None
-        # Password hashing takes tens of milliseconds of CPU: never on the event loop.
-        self._slow = self._executor or ThreadPoolExecutor(1, thread_name_prefix="realnet-slow")
+        # Password hashing and content transfers take long: never on the event loop.
+        self._slow = self._executor or ThreadPoolExecutor(4, thread_name_prefix="realnet-slow")
         self._local = threading.local()
         self._stores: list[_Store] = []
         self._lock = threading.Lock()
@@ -130,12 +134,13 @@ class StoreGateway:
         else:
             self._executor.submit(check).result()
 
-    async def run(self, token: str | None, work: Callable[[Context], T]) -> T:
-        """``work`` on a context acting as the token's account (anonymous without a token)."""
-        if self._executor is None:
+    async def run(self, token: str | None, work: Callable[[Context], T], *, on_thread: bool = False) -> T:
+        """``work`` on a context acting as the token's account (anonymous without a token);
+        ``on_thread`` for work that waits on the network (content going to S3, uploads)."""
+        if self._executor is None and not on_thread:
             return self._store().run(token, work)
         return await asyncio.get_running_loop().run_in_executor(
-            self._executor, lambda: self._store().run(token, work))
+            self._executor or self._slow, lambda: self._store().run(token, work))
 
     async def run_as_admin(self, work: Callable[[Context], T], *, slow: bool = False) -> T:
         """Work the runner does for itself (readiness, login), not for a caller; ``slow``

@@ -119,6 +119,31 @@ def _item_operations(with_path: bool) -> dict[str, Any]:
     return ops
 
 
+def _content_operations() -> dict[str, Any]:
+    binary = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+    upload = {
+        "summary": "Store the request body as the file's content (creating the File item)",
+        "parameters": [PATH_PARAM, {"name": "parents", "in": "query", "schema": {"type": "boolean"}}],
+        "requestBody": {"required": True, "content": binary},
+        "responses": {"200": _json(_ref("Item"), "Content replaced", ETAG),
+                      "201": _json(_ref("Item"), "File created", ETAG),
+                      **_errors(*COMMON, 403, 409, 422)},
+    }
+    return {
+        "get": {
+            "operationId": "getContent",
+            "summary": "The file's bytes (a single Range is honoured)",
+            "parameters": [PATH_PARAM, {"name": "Range", "in": "header", "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The bytes", "content": binary, "headers": ETAG},
+                          "206": {"description": "The requested range", "content": binary},
+                          "416": {"$ref": "#/components/responses/E416"},
+                          **_errors(*COMMON, 403, 422)},
+        },
+        "put": {"operationId": "putContent", **upload},
+        "post": {"operationId": "postContent", **upload},
+    }
+
+
 def document(version: str) -> dict[str, Any]:
     string = {"type": "string"}
     schemas: dict[str, Any] = {
@@ -173,6 +198,7 @@ def document(version: str) -> dict[str, Any]:
     reasons = {400: "Bad request", 401: "Missing or invalid token", 403: "Not permitted",
                404: "Not found", 405: "Method not allowed", 409: "Conflict",
                412: "ETag does not match", 413: "Body too large", 415: "Unsupported media type",
+               416: "Range outside the content",
                422: "Invalid content", 429: "Too many attempts", 500: "Internal error",
                503: "Unavailable"}
     responses = {f"E{code}": _json(_ref("Error"), text) for code, text in reasons.items()}
@@ -195,6 +221,7 @@ def document(version: str) -> dict[str, Any]:
             "responses": {"200": _json(_ref("Item"), "Moved", ETAG),
                           "201": _json(_ref("Item"), "Copied", ETAG),
                           **_errors(*COMMON, 403, 409, 413, 415, 422)}}},
+        f"{API}/content/{{path}}": _content_operations(),
         f"{API}/types": {"get": {"operationId": "listTypes", "summary": "Every type",
                                  "responses": {"200": _json(_list_of("types", "Type"), "The types"),
                                                **_errors(*COMMON)}}},

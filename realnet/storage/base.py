@@ -1,0 +1,71 @@
+"""One interface for the bytes of file items, whatever keeps them.
+
+Keys are made here (random, 128 bits), never from item names, so no name can reach
+outside the store. Writing streams in chunks and computes the SHA-256 on the way; the
+content becomes visible under its key only once complete, so a reader never sees part
+of it, and a failed write leaves at most an unreferenced remnant that ``gc`` removes.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from realnet.core.errors import ValidationError
+
+CHUNK = 1024 * 1024
+KEY = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    key: str
+    size: int
+    sha256: str
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex
+
+
+def check_key(key: str) -> str:
+    """A key as this store makes them; anything else (from a tampered item) is refused."""
+    if not isinstance(key, str) or not KEY.match(key):
+        raise ValidationError(f"storage key {str(key)[:40]!r}: not a key this store issued")
+    return key
+
+
+class ContentStore(ABC):
+    """Where the bytes of file items live."""
+
+    label: str = "content"
+
+    @abstractmethod
+    def write(self, chunks: Iterable[bytes], *, content_type: str | None = None) -> Stored:
+        """Store the bytes under a new key; visible only once complete."""
+
+    @abstractmethod
+    def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """The bytes ``start`` to ``end`` (exclusive; None: to the end), in chunks."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the content; a key that is already gone is fine."""
+
+    @abstractmethod
+    def keys(self, older_than: float) -> Iterator[str]:
+        """Keys of complete content written before ``older_than`` (a Unix time): what garbage
+        collection may consider (newer content may belong to a write still in progress)."""
+
+    @abstractmethod
+    def sweep_incomplete(self, older_than: float) -> int:
+        """Remove what writes that never finished left behind before ``older_than``."""
+
+    def check(self) -> None:  # noqa: B027 - stores that need no check
+        """Raise a StoreError naming the setting to fix when the store cannot be used."""
+
+    def close(self) -> None:  # noqa: B027 - stores that hold nothing
+        """Release connections."""

@@ -1,0 +1,179 @@
+"""Content in S3 (or an S3-compatible service): ``<bucket>/<prefix>/<key>``.
+
+Content up to one part is a single PUT; larger content is a multipart upload of 8 MiB
+parts, streamed with the SHA-256 computed on the way, and aborted on any failure so
+that no part is left billed and nothing incomplete becomes visible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from realnet.core.errors import NotFound, StoreError
+from realnet.storage.base import CHUNK, KEY, ContentStore, Stored, check_key, new_key
+
+if TYPE_CHECKING:
+    from realnet.config import Settings
+
+PART = 8 * 1024 * 1024  # S3 wants at least 5 MiB for every part but the last
+
+
+class S3Content(ContentStore):
+    def __init__(self, settings: Settings) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.bucket = settings.storage_bucket or ""
+        self.prefix = f"{settings.storage_prefix}/" if settings.storage_prefix else ""
+        self.label = f"s3://{self.bucket}/{self.prefix}"
+        self.endpoint = settings.aws_endpoint_url
+        self._client = boto3.session.Session().client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name=settings.s3_region,
+            aws_access_key_id=settings.s3_key,
+            aws_secret_access_key=settings.s3_secret,
+            config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5,
+                          read_timeout=60, s3={"addressing_style": "path"} if self.endpoint else None),
+        )
+
+    def _name(self, key: str) -> str:
+        return self.prefix + check_key(key)
+
+    # -- errors ----------------------------------------------------------------------
+    def _failure(self, error: Exception, doing: str) -> StoreError:
+        from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+
+        where = f"{self.label} ({self.endpoint or 'AWS'})"
+        if isinstance(error, ClientError):
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchBucket", "404") and doing == "check":
+                return StoreError(f"REALNET_STORAGE_S3_BUCKET={self.bucket}: no such bucket at {where}")
+            if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403"):
+                return StoreError(f"{where}: access denied while trying to {doing} (check "
+                                  "REALNET_STORAGE_S3_KEY and REALNET_STORAGE_S3_SECRET)")
+            return StoreError(f"{where}: cannot {doing} ({code or error})")
+        if isinstance(error, NoCredentialsError):
+            return StoreError(f"{where}: no credentials (set REALNET_STORAGE_S3_KEY and "
+                              "REALNET_STORAGE_S3_SECRET)")
+        if isinstance(error, EndpointConnectionError):
+            return StoreError(f"{where}: cannot connect to the endpoint (check REALNET_AWS_ENDPOINT_URL)")
+        return StoreError(f"{where}: cannot {doing} ({type(error).__name__}: {error})")
+
+    def _call(self, doing: str, method: str, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self._client, method)(**kwargs)
+        except (BotoCoreError, ClientError) as e:
+            raise self._failure(e, doing) from None
+
+    def check(self) -> None:
+        self._call("check", "head_bucket", Bucket=self.bucket)
+
+    # -- content ---------------------------------------------------------------------
+    def write(self, chunks: Iterable[bytes], *, content_type: str | None = None) -> Stored:
+        key = new_key()
+        name = self._name(key)
+        digest = hashlib.sha256()
+        size = 0
+        extra = {"ContentType": content_type} if content_type else {}
+        buffer = bytearray()
+        stream = iter(chunks)
+        for chunk in stream:  # the first part decides: one PUT or a multipart upload
+            digest.update(chunk)
+            size += len(chunk)
+            buffer += chunk
+            if len(buffer) >= PART:
+                break
+        else:
+            self._call("store content", "put_object", Bucket=self.bucket, Key=name, Body=bytes(buffer),
+                       **extra)
+            return Stored(key, size, digest.hexdigest())
+        upload = self._call("start an upload", "create_multipart_upload", Bucket=self.bucket, Key=name,
+                            **extra)["UploadId"]
+        parts: list[dict[str, Any]] = []
+        try:
+            for chunk in stream:
+                digest.update(chunk)
+                size += len(chunk)
+                buffer += chunk
+                while len(buffer) >= PART:
+                    self._part(name, upload, parts, bytes(buffer[:PART]))
+                    del buffer[:PART]
+            if buffer or not parts:
+                self._part(name, upload, parts, bytes(buffer))
+            self._call("finish an upload", "complete_multipart_upload", Bucket=self.bucket, Key=name,
+                       UploadId=upload, MultipartUpload={"Parts": parts})
+        except BaseException:
+            from contextlib import suppress
+
+            with suppress(Exception):
+                self._client.abort_multipart_upload(Bucket=self.bucket, Key=name, UploadId=upload)
+            raise
+        return Stored(key, size, digest.hexdigest())
+
+    def _part(self, name: str, upload: str, parts: list[dict[str, Any]], data: bytes) -> None:
+        number = len(parts) + 1
+        answer = self._call("upload a part", "upload_part", Bucket=self.bucket, Key=name, UploadId=upload,
+                            PartNumber=number, Body=data)
+        parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        from botocore.exceptions import ClientError
+
+        extra = {}
+        if start or end is not None:
+            extra["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
+        if end is not None and end <= start:
+            return iter(())
+        try:
+            body = self._client.get_object(Bucket=self.bucket, Key=self._name(key), **extra)["Body"]
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise NotFound(f"content {key}", f"missing from {self.label}") from None
+            raise self._failure(e, "read content") from None
+        except Exception as e:
+            raise self._failure(e, "read content") from None
+        return _stream(body, self)
+
+    def delete(self, key: str) -> None:
+        self._call("delete content", "delete_object", Bucket=self.bucket, Key=self._name(key))
+
+    def keys(self, older_than: float) -> Iterator[str]:
+        limit = datetime.fromtimestamp(older_than, UTC)
+        pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
+        try:
+            for page in pages:
+                for entry in page.get("Contents", ()):
+                    name = entry["Key"][len(self.prefix):]
+                    if KEY.match(name) and entry["LastModified"] < limit:
+                        yield name
+        except Exception as e:
+            raise self._failure(e, "list content") from None
+
+    def sweep_incomplete(self, older_than: float) -> int:
+        limit = datetime.fromtimestamp(older_than, UTC)
+        answer = self._call("list uploads", "list_multipart_uploads", Bucket=self.bucket, Prefix=self.prefix)
+        removed = 0
+        for upload in answer.get("Uploads", ()):
+            if upload["Initiated"] < limit:
+                self._call("abort an upload", "abort_multipart_upload", Bucket=self.bucket,
+                           Key=upload["Key"], UploadId=upload["UploadId"])
+                removed += 1
+        return removed
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _stream(body: Any, store: S3Content) -> Iterator[bytes]:
+    try:
+        yield from body.iter_chunks(CHUNK)
+    except Exception as e:
+        raise store._failure(e, "read content") from None
+    finally:
+        body.close()
