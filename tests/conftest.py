@@ -139,3 +139,92 @@ def api(realnet_home: Path) -> Iterator[Api]:
     ctx.provider.close()
     with live_server(settings) as server:
         yield Api(server.url, token, server)
+
+
+# -- S3 (moto in server mode) -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """The URL of one moto S3 endpoint for the whole run. Failing to start it fails the
+    tests that need it: they never skip."""
+    from s3server import MotoServer
+
+    try:
+        server = MotoServer().start()
+    except (RuntimeError, OSError) as e:
+        pytest.fail(f"cannot start a moto S3 endpoint for the tests: {e}")
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def isolate_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No AWS_* setting, credentials file or config file of the machine reaches the test."""
+    for key in list(os.environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def s3_environment(monkeypatch: pytest.MonkeyPatch, endpoint: str, bucket: str) -> None:
+    monkeypatch.setenv("REALNET_STORAGE_TYPE", "s3")
+    monkeypatch.setenv("REALNET_STORAGE_S3_BUCKET", bucket)
+    monkeypatch.setenv("REALNET_STORAGE_S3_KEY", "testing")
+    monkeypatch.setenv("REALNET_STORAGE_S3_SECRET", "testing")
+    monkeypatch.setenv("REALNET_AWS_ENDPOINT_URL", endpoint)
+
+
+@pytest.fixture
+def s3_settings(realnet_home: Path, s3_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """Settings for S3 content in a fresh bucket of a freshly reset moto."""
+    from s3server import reset, s3_client
+
+    isolate_aws(monkeypatch, tmp_path)
+    reset(s3_server)
+    bucket = f"rn-{uuid.uuid4().hex[:16]}"
+    s3_client(s3_server).create_bucket(Bucket=bucket)
+    s3_environment(monkeypatch, s3_server, bucket)
+    return load_settings()
+
+
+@dataclass
+class FaultS3:
+    """A moto endpoint of this test's own, which the test may stop and start again."""
+
+    server: object  # s3server.MotoServer
+    bucket: str
+    settings: object  # realnet.config.Settings
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def client(self):
+        from s3server import s3_client
+
+        return s3_client(self.url)
+
+
+@pytest.fixture
+def s3_fault(realnet_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FaultS3]:
+    """Like ``s3_settings`` but on a moto server of this test alone: ``.server.stop()`` takes
+    the endpoint away mid-test, ``.server.start()`` brings it back on the same port (moto's
+    state survives: it lives in the process, not in the server)."""
+    from s3server import MotoServer, s3_client
+
+    isolate_aws(monkeypatch, tmp_path)
+    try:
+        server = MotoServer().start()
+    except (RuntimeError, OSError) as e:
+        pytest.fail(f"cannot start a moto S3 endpoint for the tests: {e}")
+    try:
+        bucket = f"rn-{uuid.uuid4().hex[:16]}"
+        s3_client(server.url).create_bucket(Bucket=bucket)
+        s3_environment(monkeypatch, server.url, bucket)
+        yield FaultS3(server, bucket, load_settings())
+    finally:
+        server.stop()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from realnet.core.errors import ValidationError
 
 CHUNK = 1024 * 1024
-KEY = re.compile(r"^[0-9a-f]{32}$")
+KEY = re.compile(r"[0-9a-f]{32}")  # used with fullmatch: '$' would let a trailing newline in
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ def new_key() -> str:
 
 def check_key(key: str) -> str:
     """A key as this store makes them; anything else (from a tampered item) is refused."""
-    if not isinstance(key, str) or not KEY.match(key):
+    if not isinstance(key, str) or not KEY.fullmatch(key):
         raise ValidationError(f"storage key {str(key)[:40]!r}: not a key this store issued")
     return key
 

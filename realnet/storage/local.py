@@ -61,10 +61,20 @@ class LocalContent(ContentStore):
             handle = path.open("rb")
         except FileNotFoundError:
             raise NotFound(f"content {key}", "missing from the content folder") from None
+        except OSError as e:
+            raise self._unusable(e) from None
         return _chunks(handle, start, end)
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        path = self._path(key)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as e:
+            raise self._unusable(e) from None
+
+    def _unusable(self, error: OSError) -> StoreError:
+        return StoreError(f"REALNET_STORAGE_PATH={self.root}: cannot use as the content folder "
+                          f"({error.strerror or error})")
 
     def keys(self, older_than: float) -> Iterator[str]:
         if not self.root.is_dir():
@@ -73,7 +83,7 @@ class LocalContent(ContentStore):
             if len(folder.name) != 2 or not folder.is_dir():
                 continue
             for entry in sorted(folder.iterdir()):
-                if KEY.match(entry.name) and entry.stat().st_mtime < older_than:
+                if KEY.fullmatch(entry.name) and entry.stat().st_mtime < older_than:
                     yield entry.name
 
     def sweep_incomplete(self, older_than: float) -> int:

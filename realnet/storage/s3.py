@@ -36,7 +36,7 @@ class S3Content(ContentStore):
             region_name=settings.s3_region,
             aws_access_key_id=settings.s3_key,
             aws_secret_access_key=settings.s3_secret,
-            config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5,
+            config=Config(retries={"total_max_attempts": 3, "mode": "standard"}, connect_timeout=5,
                           read_timeout=60, s3={"addressing_style": "path"} if self.endpoint else None),
         )
 
@@ -125,16 +125,22 @@ class S3Content(ContentStore):
     def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         from botocore.exceptions import ClientError
 
+        name = self._name(key)  # refuses a key this store did not make
         extra = {}
+        empty = end is not None and end <= start
         if start or end is not None:
             extra["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
-        if end is not None and end <= start:
-            return iter(())
         try:
-            body = self._client.get_object(Bucket=self.bucket, Key=self._name(key), **extra)["Body"]
+            if empty:  # nothing to read, but the content must exist, as on every store
+                self._client.head_object(Bucket=self.bucket, Key=name)
+                return iter(())
+            body = self._client.get_object(Bucket=self.bucket, Key=name, **extra)["Body"]
         except ClientError as e:
-            if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            code = e.response.get("Error", {}).get("Code")
+            if code in ("NoSuchKey", "404", "NotFound"):
                 raise NotFound(f"content {key}", f"missing from {self.label}") from None
+            if code == "InvalidRange":  # starts at or past the end: no bytes, as a file gives
+                return iter(())
             raise self._failure(e, "read content") from None
         except Exception as e:
             raise self._failure(e, "read content") from None
@@ -150,7 +156,7 @@ class S3Content(ContentStore):
             for page in pages:
                 for entry in page.get("Contents", ()):
                     name = entry["Key"][len(self.prefix):]
-                    if KEY.match(name) and entry["LastModified"] < limit:
+                    if KEY.fullmatch(name) and entry["LastModified"] < limit:
                         yield name
         except Exception as e:
             raise self._failure(e, "list content") from None

@@ -1,0 +1,185 @@
+"""A real S3 endpoint for the tests: moto in server mode on a free loopback port.
+
+``MotoServer`` runs moto's ThreadedMotoServer in this process (fast to start, state
+survives a stop and a restart on the same port: moto keeps it in module globals, shared
+by every moto server of the process). Unlike the stock class it never hangs when the port
+cannot be bound, keeps the request log quiet, and ``stop()`` also drops the connections
+that clients keep alive, so a stopped endpoint really is gone (for fault tests).
+
+``MotoProcess`` runs ``python -m moto.server`` as a child process, for tests that measure
+this process's memory and must not count the bytes moto keeps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+from moto.server import ThreadedMotoServer
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+
+START_TIMEOUT = 30.0  # seconds: a hang detector for starting an endpoint
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def reset(url: str) -> None:
+    """Forget every bucket, object and upload (of every moto server in that process)."""
+    httpx.post(f"{url}/moto-api/reset", timeout=10).raise_for_status()
+
+
+@functools.cache
+def s3_client(endpoint: str):
+    """A plain boto3 client on the test endpoint, to look behind the store's back
+    (one per endpoint: making a boto3 client costs a few tenths of a second)."""
+    import boto3
+
+    return boto3.session.Session().client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class _TrackingServer(ThreadedWSGIServer):
+    """Remembers open client connections so that they can be dropped on stop."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address) -> None:
+        with self.connections_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request) -> None:
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        with self.connections_lock:
+            open_now = list(self.connections)
+        for connection in open_now:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class MotoServer(ThreadedMotoServer):
+    """moto's S3 (and every other service) at ``url``; ``port=0`` picks a free port."""
+
+    def __init__(self, port: int = 0) -> None:
+        super().__init__(ip_address="127.0.0.1", port=port, verbose=False)
+        self._failure: BaseException | None = None
+
+    def _server_entry(self) -> None:
+        from moto.server import DomainDispatcherApplication, create_backend_app
+
+        try:
+            app = DomainDispatcherApplication(create_backend_app)
+            self._server = _TrackingServer(self._ip_address, self._port, app, _QuietHandler)
+        except BaseException as e:  # werkzeug calls sys.exit() when the port is taken
+            self._failure = e
+            self._server_ready_event.set()
+            return
+        self._server_ready_event.set()
+        self._server.serve_forever(poll_interval=0.05)
+
+    def start(self) -> MotoServer:
+        self._failure = None
+        self._server = None
+        self._server_ready_event.clear()
+        self._thread = threading.Thread(target=self._server_entry, daemon=True, name="moto-s3")
+        self._thread.start()
+        if not self._server_ready_event.wait(START_TIMEOUT):
+            raise RuntimeError(f"moto did not start on 127.0.0.1:{self._port} within {START_TIMEOUT:.0f} s")
+        if self._failure is not None or self._server is None:
+            self._thread.join(5)
+            self._server = None
+            raise RuntimeError(f"moto cannot listen on 127.0.0.1:{self._port}: {self._failure!r}")
+        self._port = self.port  # a restart comes back on the same port
+        return self
+
+    @property
+    def port(self) -> int:
+        return self.get_host_and_port()[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None and self._thread is not None and self._thread.is_alive()
+
+    def stop(self) -> None:
+        """Stop listening and drop every open connection; the port is free again after."""
+        server = self._server
+        if server is None:
+            return
+        super().stop()
+        assert isinstance(server, _TrackingServer)
+        server.drop_connections()
+        self._server = None
+
+    def reset(self) -> None:
+        reset(self.url)
+
+
+class MotoProcess:
+    """moto in a child process (``python -m moto.server``), stopped by its PID."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> MotoProcess:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if self.process.poll() is not None:
+                err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+                raise RuntimeError(f"moto_server exited with {self.process.returncode}: {err[-2000:]}")
+            try:
+                reset(self.url)
+                return self
+            except (httpx.HTTPError, OSError):
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"moto_server did not answer on {self.url} within "
+                                       f"{START_TIMEOUT:.0f} s") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(10)
+        finally:
+            if process.stderr:
+                process.stderr.close()
