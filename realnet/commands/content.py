@@ -25,8 +25,14 @@ from realnet.core.errors import NotFound, RealnetError, StoreError
 CHUNK = 1024 * 1024
 
 
-def _read_chunks(handle: Any, progress: Any, task: Any) -> Iterator[bytes]:
-    while chunk := handle.read(CHUNK):
+def _read_chunks(handle: Any, progress: Any, task: Any, source: object = "stdin") -> Iterator[bytes]:
+    while True:
+        try:
+            chunk = handle.read(CHUNK)
+        except OSError as e:
+            raise RealnetError(f"{source}: cannot read ({e.strerror or e}); nothing was stored") from None
+        if not chunk:
+            return
         if progress is not None:
             progress.advance(task, len(chunk))
         yield chunk
@@ -72,7 +78,7 @@ def put_file(session: Session, source: Path, target: str, *, content_type: str |
     with _open_local(source) as handle:
         size = os.fstat(handle.fileno()).st_size
         with _progress(session, f"put {source.name}", size) as (progress, task):
-            return session.context.put_content(target, _read_chunks(handle, progress, task),
+            return session.context.put_content(target, _read_chunks(handle, progress, task, source),
                                                content_type=content_type, parents=parents)
 
 
@@ -89,7 +95,8 @@ def _target_for(session: Session, source_name: str, target: str | None) -> str:
 
 def register(group: click.Group) -> None:
     @group.command("put")
-    @click.argument("source", type=click.Path(path_type=Path, dir_okay=True, allow_dash=True))
+    # readable=False: an unreadable file gets this command's own one-line error, exit 1.
+    @click.argument("source", type=click.Path(path_type=Path, dir_okay=True, allow_dash=True, readable=False))
     @click.argument("target", required=False)
     @click.option("-r", "--recursive", is_flag=True, help="Put a local folder with everything in it.")
     @click.option("--content-type", help="MIME type (default: guessed from the name).")
@@ -134,9 +141,7 @@ def register(group: click.Group) -> None:
         resolved = session.resolve(path)
         item, chunks = session.context.read_content(resolved)
         if destination is not None and str(destination) == "-":
-            out = getattr(session.stdout, "buffer", None)
-            for chunk in chunks:
-                out.write(chunk) if out is not None else session.stdout.write(chunk.decode(errors="replace"))
+            stream_verified(session, item, chunks)
             return
         local = Path(destination) if destination is not None else Path(item.name)
         if local.is_dir():
@@ -175,6 +180,9 @@ def _put_tree(session: Session, source: Path, target: str, *, content_type: str 
     if context._exists_for_me(target) is None:
         context.create(target, "Folder", parents=parents)
     for folder, dirs, files in os.walk(source, followlinks=False):
+        for name in [d for d in dirs if (Path(folder) / d).is_symlink()]:
+            session.note(f"{Path(folder) / name}: a symbolic link, not followed")
+            dirs.remove(name)
         dirs.sort()
         relative = Path(folder).relative_to(source)
         base = target if str(relative) == "." else paths.join(target, "/".join(relative.parts))
@@ -189,6 +197,30 @@ def _put_tree(session: Session, source: Path, target: str, *, content_type: str 
             items.append(put_file(session, local, paths.join(base, name), content_type=content_type,
                                   parents=False))
     return items
+
+
+def stream_verified(session: Session, item: Any, chunks: Iterator[bytes]) -> None:
+    """Write a file's bytes to stdout, then fail (exit 1) if they were not the stored ones:
+    a pipeline cannot take them back, but it learns that it must not trust them."""
+    out = getattr(session.stdout, "buffer", None)
+    session.stdout.flush()
+    digest = hashlib.sha256()
+    written = 0
+    for chunk in chunks:
+        digest.update(chunk)
+        written += len(chunk)
+        if out is not None:
+            out.write(chunk)
+        else:
+            session.stdout.write(chunk.decode("utf-8", errors="replace"))
+    if out is not None:
+        out.flush()
+    expected_size, expected_sha = item.attributes.get("size"), item.attributes.get("sha256")
+    if (expected_size is not None and written != expected_size) or \
+            (expected_sha and digest.hexdigest() != expected_sha):
+        raise StoreError(f"{item.path}: the stored content does not match its size and sha256 "
+                         "(what was written is not to be trusted)")
+
 
 
 def _download(session: Session, item: Any, chunks: Iterator[bytes], local: Path) -> int:

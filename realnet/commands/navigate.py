@@ -96,15 +96,10 @@ def register(group: click.Group) -> None:
         for pattern in targets:
             for path in expand(session, pattern):
                 item = session.context.get(path)
-                if item.attributes.get("storage_key"):  # a file: its bytes, streamed
-                    _, chunks = session.context.read_content(path)
-                    out = getattr(session.stdout, "buffer", None)
-                    session.stdout.flush()
-                    for chunk in chunks:
-                        out.write(chunk) if out is not None else \
-                            session.stdout.write(chunk.decode("utf-8", errors="replace"))
-                    if out is not None:
-                        out.flush()
+                if item.attributes.get("storage_key"):  # a file: its bytes, streamed and checked
+                    from realnet.commands.content import stream_verified
+
+                    stream_verified(session, *session.context.read_content(path))
                     continue
                 text = session.context.text(path)
                 session.stdout.write(text if text.endswith("\n") or not text else text + "\n")

@@ -7,18 +7,20 @@ runners in the foreground with ``realnet server``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from realnet.commands.common import output_option, session_of
 from realnet.commands.output import Table, Text
 from realnet.commands.session import Session
 from realnet.core.errors import UsageError
-from realnet.runners.manager import STOP_DEADLINE, RunnerManager
+from realnet.runners import STOP_DEADLINE
 
 KINDS = ("http",)
 
 
-def manager_of(session: Session, command: str) -> RunnerManager:
+def manager_of(session: Session, command: str) -> Any:
     if session.runners is None:
         raise UsageError(f"{command}: runners live inside 'realnet shell'; "
                          "use 'realnet server' to run them in the foreground")

@@ -141,6 +141,12 @@ def import_tree(
         attributes = entry.get("attributes", {})
         if not isinstance(attributes, Mapping):
             raise ValidationError(f"{where}: 'attributes' must be a mapping")
+        if not context.guard.is_admin:
+            # Naming a storage key would read bytes the importer may not see; only admins,
+            # who may read everything anyway, restore items that name existing content.
+            from realnet.core.content import refuse_managed
+
+            refuse_managed(context, type_name, attributes, where)
         checked = registry.validate(type_name, attributes, where=where, fill_defaults=False)
         resource = resources.get(type_name)
         if resource is None:

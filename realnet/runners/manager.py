@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from realnet.core.errors import NotFound, RealnetError, UsageError
+from realnet.runners import STOP_DEADLINE
 
 LOG_LINES = 2000
-STOP_DEADLINE = 10.0
 
 
 class LogBuffer:

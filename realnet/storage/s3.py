@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -81,46 +83,67 @@ class S3Content(ContentStore):
         digest = hashlib.sha256()
         size = 0
         extra = {"ContentType": content_type} if content_type else {}
-        buffer = bytearray()
+        pending: list[bytes] = []
+        pending_size = 0
         stream = iter(chunks)
         for chunk in stream:  # the first part decides: one PUT or a multipart upload
             digest.update(chunk)
             size += len(chunk)
-            buffer += chunk
-            if len(buffer) >= PART:
+            pending.append(chunk)
+            pending_size += len(chunk)
+            if pending_size >= PART:
                 break
         else:
-            self._call("store content", "put_object", Bucket=self.bucket, Key=name, Body=bytes(buffer),
+            self._call("store content", "put_object", Bucket=self.bucket, Key=name, Body=b"".join(pending),
                        **extra)
             return Stored(key, size, digest.hexdigest())
         upload = self._call("start an upload", "create_multipart_upload", Bucket=self.bucket, Key=name,
                             **extra)["UploadId"]
         parts: list[dict[str, Any]] = []
+        # One part uploads on a thread while the next is read and hashed: at most two
+        # parts in memory, and the network and the reading overlap.
+        sender = ThreadPoolExecutor(1, thread_name_prefix="realnet-s3-part")
+        in_flight: Future[None] | None = None
         try:
             for chunk in stream:
                 digest.update(chunk)
                 size += len(chunk)
-                buffer += chunk
-                while len(buffer) >= PART:
-                    self._part(name, upload, parts, bytes(buffer[:PART]))
-                    del buffer[:PART]
-            if buffer or not parts:
-                self._part(name, upload, parts, bytes(buffer))
+                pending.append(chunk)
+                pending_size += len(chunk)
+                if pending_size >= PART:
+                    in_flight = self._send(sender, in_flight, name, upload, parts, pending)
+                    pending, pending_size = [], 0
+            if pending or (not parts and in_flight is None):
+                in_flight = self._send(sender, in_flight, name, upload, parts, pending)
+            if in_flight is not None:
+                in_flight.result()
             self._call("finish an upload", "complete_multipart_upload", Bucket=self.bucket, Key=name,
                        UploadId=upload, MultipartUpload={"Parts": parts})
         except BaseException:
-            from contextlib import suppress
-
+            if in_flight is not None:
+                with suppress(BaseException):
+                    in_flight.result()
             with suppress(Exception):
                 self._client.abort_multipart_upload(Bucket=self.bucket, Key=name, UploadId=upload)
             raise
+        finally:
+            sender.shutdown(wait=True)
         return Stored(key, size, digest.hexdigest())
 
-    def _part(self, name: str, upload: str, parts: list[dict[str, Any]], data: bytes) -> None:
+    def _send(self, sender: ThreadPoolExecutor, in_flight: Future[None] | None, name: str, upload: str,
+              parts: list[dict[str, Any]], chunks: list[bytes]) -> Future[None]:
+        """Wait for the part on its way, then send this one (numbered now, in order)."""
+        if in_flight is not None:
+            in_flight.result()
         number = len(parts) + 1
+        parts.append({"PartNumber": number})
+        data = b"".join(chunks)
+        return sender.submit(self._part, name, upload, parts[-1], data)
+
+    def _part(self, name: str, upload: str, part: dict[str, Any], data: bytes) -> None:
         answer = self._call("upload a part", "upload_part", Bucket=self.bucket, Key=name, UploadId=upload,
-                            PartNumber=number, Body=data)
-        parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+                            PartNumber=part["PartNumber"], Body=data)
+        part["ETag"] = answer["ETag"]
 
     def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         from botocore.exceptions import ClientError

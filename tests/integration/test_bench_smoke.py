@@ -27,3 +27,12 @@ def test_http_benchmark_runs_and_reports_rps_and_latency():
     assert done.returncode == 0, done.stdout + done.stderr
     for figure in ("rps", "p50", "p99", "ratio", "target", "errors"):
         assert figure in done.stdout, done.stdout
+
+
+def test_content_benchmark_runs_and_reports_throughput_and_memory():
+    done = subprocess.run([sys.executable, str(BENCH / "content_bench.py"), "--quick"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for figure in ("upload (S3)", "download (S3)", "upload (local)", "download (local)", "MB/s",
+                   "max RSS", "RSS growth", "ratio", "target"):
+        assert figure in done.stdout, done.stdout

@@ -7,7 +7,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,6 @@ from realnet.providers.sql.schema import SQLITE_APPLICATION_ID, SQLITE_MIGRATION
 from realnet.providers.sql.visibility import visibility_condition
 
 COLUMNS = "id, parent_id, path, type, owner, attributes, version, created, updated, acl"
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 
@@ -56,6 +55,13 @@ class SqliteProvider(Provider):
             self._migrate()
             self._conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.DatabaseError as e:
+            with suppress(Exception):
+                self._conn.close()
+            if "not a database" in str(e):
+                raise StoreError(
+                    f"{self.db_path}: not a SQLite database (a corrupt or foreign file is in the "
+                    "way; move it aside or set REALNET_DB_PATH)"
+                ) from None
             raise StoreError(f"{self.db_path}: cannot use as a Realnet store ({e})") from e
         except OSError as e:
             raise StoreError(f"{self.db_path}: cannot open ({e.strerror})") from e
@@ -66,13 +72,10 @@ class SqliteProvider(Provider):
             return
         if self.db_path.is_dir():
             raise StoreError(f"{self.db_path}: is a directory, expected a SQLite database file")
-        with self.db_path.open("rb") as f:
-            header = f.read(len(SQLITE_HEADER))
-        if header and header != SQLITE_HEADER:
-            raise StoreError(
-                f"{self.db_path}: not a SQLite database (a corrupt or foreign file is in the "
-                "way; move it aside or set REALNET_DB_PATH)"
-            )
+        # The header is not read here with open(): closing any descriptor of the file
+        # drops every POSIX lock this process holds on it, so another store open on the
+        # same file in this process (the shell beside its HTTP runner) would lose its WAL
+        # locks, and with them writes. SQLite itself says when the file is no database.
 
     def _migrate(self) -> None:
         conn = self._conn
