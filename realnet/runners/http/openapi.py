@@ -122,9 +122,11 @@ def _item_operations(with_path: bool) -> dict[str, Any]:
 def _content_operations() -> dict[str, Any]:
     binary = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
     upload = {
-        "summary": "Store the request body as the file's content (creating the File item)",
+        "summary": "Store the request body as the file's content (creating the File item); its "
+                   "Content-Type becomes the file's content type (any type is taken)",
         "parameters": [PATH_PARAM, {"name": "parents", "in": "query", "schema": {"type": "boolean"}}],
-        "requestBody": {"required": True, "content": binary},
+        "requestBody": {"required": True, "content": {
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
         "responses": {"200": _json(_ref("Item"), "Content replaced", ETAG),
                       "201": _json(_ref("Item"), "File created", ETAG),
                       **_errors(*COMMON, 403, 409, 422)},
