@@ -126,10 +126,15 @@ def open_read(context: Context, path: str, start: int = 0, end: int | None = Non
               ) -> tuple[Item, Iterator[bytes]]:
     """The file item and its bytes ``start``..``end`` (exclusive), for those who may read it."""
     item = context.get(path)
+    return item, read_bytes(context, item, start, end)
+
+
+def read_bytes(context: Context, item: Item, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    """The bytes of a file item the caller has already read (and so may read)."""
     key = item.attributes.get("storage_key")
     if not context.types.is_a(item.type, FILE_TYPE) or not key:
         raise ValidationError(f"{item.path}: a {item.type} without content (put some with 'put')")
-    return item, _store(context).read(key, start, end)
+    return _store(context).read(key, start, end)
 
 
 def keys_below(context: Context, path: str) -> list[str]:

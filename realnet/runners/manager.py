@@ -57,9 +57,6 @@ class Counters:
     def add(self, name: str, amount: int = 1) -> None:
         self.values[name] = self.values.get(name, 0) + amount
 
-    def get(self, name: str) -> int:
-        return self.values.get(name, 0)
-
 
 class Runner(ABC):
     """A long-running service. Subclasses implement :meth:`serve`."""

@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from realnet import __version__
 from realnet.core import paths
+from realnet.core.access import ANONYMOUS
 from realnet.core.context import Context
 from realnet.core.errors import Conflict, NotFound, RealnetError
 from realnet.core.item import ChildrenPage, Item
@@ -255,7 +256,7 @@ class Api:
             identity = context.guard.identity
             return json_response(dumps({"principal": identity.name, "groups": sorted(identity.groups),
                                         "admin": identity.is_admin,
-                                        "authenticated": context.principal != "anonymous"}))
+                                        "authenticated": context.principal != ANONYMOUS}))
 
         return await self.run(request, work)
 
@@ -344,7 +345,7 @@ def _stale(path: str, current: Item) -> ApiError:
 
 
 def _me(context: Context) -> str:
-    if context.principal == "anonymous":
+    if context.principal == ANONYMOUS:
         raise ApiError("unauthorized", "tokens: sign in first (Authorization: Bearer <token>)",
                        headers={"WWW-Authenticate": 'Bearer realm="realnet"'})
     return context.principal

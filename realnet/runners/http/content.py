@@ -78,10 +78,11 @@ async def get_content(api: Api, request: Request) -> Response:
     def work(context: Context) -> tuple[Any, Iterator[bytes], tuple[int, int] | None]:
         item = context.get(path)
         size = int(item.attributes.get("size") or 0)
-        span = _byte_range(wanted, size) if size or wanted is None else _byte_range(wanted, 0)
+        span = _byte_range(wanted, size)
         start, end = span if span is not None else (0, None)
-        _, chunks = context.read_content(path, start, end)
-        return item, chunks, span
+        from realnet.core.content import read_bytes
+
+        return item, read_bytes(context, item, start, end), span
 
     item, chunks, span = await api.run(request, work, on_thread=True)
     size = int(item.attributes.get("size") or 0)

@@ -14,7 +14,6 @@ each with its own provider, so the loop stays free for other requests and probes
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from realnet.core.access import ANONYMOUS, IDENTITY_GENERATION
 from realnet.core.context import LOCAL_ADMIN, Context
+from realnet.security.tokens import digest
 
 if TYPE_CHECKING:
     from realnet.config import Settings
@@ -77,7 +77,7 @@ class _Store:
         """The token's account, and whether the store was read (and maybe written) for it."""
         if token is None:
             return ANONYMOUS, False
-        key = hashlib.sha256(token.encode()).hexdigest()
+        key = digest(token)  # as the store keeps tokens: never the token itself
         now = datetime.now(UTC)
         cached = self.tokens.get(key)
         if cached is not None:
