@@ -228,3 +228,61 @@ def s3_fault(realnet_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
         yield FaultS3(server, bucket, load_settings())
     finally:
         server.stop()
+
+
+@dataclass
+class CheckedS3:
+    """A moto endpoint of its own that checks credentials, the one IAM access key it
+    accepts, and a fresh bucket that only that key may use."""
+
+    url: str
+    key: str
+    secret: str
+    bucket: str
+
+    def client(self, key: str | None = None, secret: str | None = None):
+        """boto3 on this endpoint with the good credentials, or with the ones given."""
+        import boto3
+
+        return boto3.session.Session().client(
+            "s3", endpoint_url=self.url, region_name="us-east-1",
+            aws_access_key_id=key or self.key, aws_secret_access_key=secret or self.secret)
+
+
+@pytest.fixture(scope="module")
+def s3_checked_server() -> Iterator[tuple[str, str, str]]:
+    """A ``python -m moto.server`` process that refuses requests not signed with the access
+    key it returns: (url, key id, secret). Its own process, so that switching credential
+    checks on (process-wide in moto) cannot reach the shared in-process endpoint."""
+    from s3server import MotoProcess
+
+    server = MotoProcess()
+    try:
+        server.start()
+        key, secret = server.require_credentials()
+    except Exception as e:
+        server.stop()
+        pytest.fail(f"cannot start a moto S3 endpoint that checks credentials: {e}")
+    try:
+        yield server.url, key, secret
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_checked(realnet_home: Path, s3_checked_server, monkeypatch: pytest.MonkeyPatch,
+               tmp_path: Path) -> CheckedS3:
+    """Realnet's environment set for S3 content in a fresh bucket of ``s3_checked_server``,
+    with the correct credentials (a test changes REALNET_STORAGE_S3_KEY/_SECRET to break them)."""
+    url, key, secret = s3_checked_server
+    isolate_aws(monkeypatch, tmp_path)
+    checked = CheckedS3(url, key, secret, f"rn-{uuid.uuid4().hex[:16]}")
+    client = checked.client()
+    try:
+        client.create_bucket(Bucket=checked.bucket)
+    finally:
+        client.close()
+    s3_environment(monkeypatch, url, checked.bucket)
+    monkeypatch.setenv("REALNET_STORAGE_S3_KEY", key)
+    monkeypatch.setenv("REALNET_STORAGE_S3_SECRET", secret)
+    return checked

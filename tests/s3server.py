@@ -7,13 +7,17 @@ cannot be bound, keeps the request log quiet, and ``stop()`` also drops the conn
 that clients keep alive, so a stopped endpoint really is gone (for fault tests).
 
 ``MotoProcess`` runs ``python -m moto.server`` as a child process, for tests that measure
-this process's memory and must not count the bytes moto keeps.
+this process's memory and must not count the bytes moto keeps, and for tests of refused
+credentials: ``require_credentials()`` makes that process check every request's signature
+against its own IAM users (moto's INITIAL_NO_AUTH_ACTION_COUNT, a process-wide setting that
+must not touch the in-process servers the other tests share).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import signal
 import socket
@@ -152,9 +156,11 @@ class MotoProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> MotoProcess:
+        # Every request unchecked until require_credentials(), whatever this shell holds.
+        env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "inf"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, env=env)
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.process.poll() is not None:
@@ -169,6 +175,28 @@ class MotoProcess:
                     raise RuntimeError(f"moto_server did not answer on {self.url} within "
                                        f"{START_TIMEOUT:.0f} s") from None
                 time.sleep(0.1)
+
+    def require_credentials(self) -> tuple[str, str]:
+        """Make an IAM user allowed s3:* and return its (access key id, secret); from then
+        on this server refuses every request not signed with an access key of its users
+        (InvalidAccessKeyId, SignatureDoesNotMatch: 403), as AWS does. Made while requests
+        are still unchecked; ``/moto-api/reset-auth 0`` (moto's own switch for server mode)
+        then checks every request after. ``/moto-api/reset`` would drop the user."""
+        import boto3
+
+        iam = boto3.session.Session().client(
+            "iam", endpoint_url=self.url, region_name="us-east-1",
+            aws_access_key_id="setup", aws_secret_access_key="setup")
+        try:
+            iam.create_user(UserName="realnet")
+            iam.put_user_policy(UserName="realnet", PolicyName="s3", PolicyDocument=json.dumps(
+                {"Version": "2012-10-17",
+                 "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+            key = iam.create_access_key(UserName="realnet")["AccessKey"]
+        finally:
+            iam.close()
+        httpx.post(f"{self.url}/moto-api/reset-auth", content=b"0", timeout=10).raise_for_status()
+        return key["AccessKeyId"], key["SecretAccessKey"]
 
     def stop(self) -> None:
         process, self.process = self.process, None

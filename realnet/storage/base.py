@@ -8,7 +8,10 @@ of it, and a failed write leaves at most an unreferenced remnant that ``gc`` rem
 
 from __future__ import annotations
 
+import hashlib
+import queue
 import re
+import threading
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
@@ -25,6 +28,39 @@ class Stored:
     key: str
     size: int
     sha256: str
+
+
+class BackgroundSha256:
+    """SHA-256 computed on a helper thread while the caller moves the bytes: hashlib
+    releases the GIL, so hashing overlaps the reads and writes around it instead of
+    adding to them. Chunks must not change after ``update`` (bytes never do)."""
+
+    def __init__(self, depth: int = 8) -> None:
+        self._chunks: queue.Queue[bytes | None] = queue.Queue(depth)
+        self._digest = hashlib.sha256()
+        self._thread = threading.Thread(target=self._run, name="realnet-sha256", daemon=True)
+        self._thread.start()
+        self._result: str | None = None
+
+    def _run(self) -> None:
+        while (chunk := self._chunks.get()) is not None:
+            self._digest.update(chunk)
+
+    def update(self, chunk: bytes) -> None:
+        self._chunks.put(chunk if type(chunk) is bytes else bytes(chunk))
+
+    def hexdigest(self) -> str:
+        if self._result is None:
+            self._chunks.put(None)
+            self._thread.join()
+            self._result = self._digest.hexdigest()
+        return self._result
+
+    def __enter__(self) -> BackgroundSha256:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.hexdigest()  # stops the thread, also on an error
 
 
 def new_key() -> str:

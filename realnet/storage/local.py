@@ -6,13 +6,20 @@ place: the rename is atomic, so a crash leaves only a ``.part`` file that ``gc``
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from realnet.core.errors import NotFound, StoreError
-from realnet.storage.base import CHUNK, KEY, ContentStore, Stored, check_key, new_key
+from realnet.storage.base import (
+    CHUNK,
+    KEY,
+    BackgroundSha256,
+    ContentStore,
+    Stored,
+    check_key,
+    new_key,
+)
 
 INCOMING = "incoming"
 
@@ -37,19 +44,25 @@ class LocalContent(ContentStore):
         self.check()
         key = new_key()
         part = self.root / INCOMING / f"{key}.part"
-        digest = hashlib.sha256()
         size = 0
         try:
-            with part.open("xb") as out:
-                for chunk in chunks:
-                    out.write(chunk)
-                    digest.update(chunk)
-                    size += len(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            final = self._path(key)
-            final.parent.mkdir(exist_ok=True, mode=0o700)
-            os.replace(part, final)
+            with BackgroundSha256() as digest:
+                try:
+                    out = part.open("xb", buffering=0)
+                except OSError as e:
+                    raise self._unusable(e) from None
+                with out:
+                    for chunk in chunks:
+                        digest.update(chunk)
+                        size += len(chunk)
+                        _write_all(out, chunk, self)
+                    _durable(out, self)
+                final = self._path(key)
+                try:
+                    final.parent.mkdir(exist_ok=True, mode=0o700)
+                    os.replace(part, final)
+                except OSError as e:
+                    raise self._unusable(e) from None
         except BaseException:
             part.unlink(missing_ok=True)
             raise
@@ -95,6 +108,23 @@ class LocalContent(ContentStore):
                     entry.unlink(missing_ok=True)
                     removed += 1
         return removed
+
+
+def _write_all(out, chunk: bytes, store: LocalContent) -> None:
+    """Unbuffered writes may be short; a full disk is a StoreError naming the setting."""
+    view = memoryview(chunk)
+    try:
+        while view:
+            view = view[out.write(view):]
+    except OSError as e:
+        raise store._unusable(e) from None
+
+
+def _durable(out, store: LocalContent) -> None:
+    try:
+        os.fsync(out.fileno())
+    except OSError as e:
+        raise store._unusable(e) from None
 
 
 def _chunks(handle, start: int, end: int | None) -> Iterator[bytes]:

@@ -7,7 +7,7 @@ that no part is left billed and nothing incomplete becomes visible.
 
 from __future__ import annotations
 
-import hashlib
+from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
@@ -15,12 +15,23 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from realnet.core.errors import NotFound, StoreError
-from realnet.storage.base import CHUNK, KEY, ContentStore, Stored, check_key, new_key
+from realnet.storage.base import (
+    CHUNK,
+    KEY,
+    BackgroundSha256,
+    ContentStore,
+    Stored,
+    check_key,
+    new_key,
+)
 
 if TYPE_CHECKING:
     from realnet.config import Settings
 
 PART = 8 * 1024 * 1024  # S3 wants at least 5 MiB for every part but the last
+IN_FLIGHT = 3  # parts uploading at once
+#: S3 error codes for credentials that are wrong, not for a key that lacks a permission
+REFUSED = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken")
 
 
 class S3Content(ContentStore):
@@ -54,7 +65,10 @@ class S3Content(ContentStore):
             code = error.response.get("Error", {}).get("Code", "")
             if code in ("NoSuchBucket", "404") and doing == "check":
                 return StoreError(f"REALNET_STORAGE_S3_BUCKET={self.bucket}: no such bucket at {where}")
-            if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403"):
+            if code in REFUSED:  # the code tells a wrong key id from a wrong secret
+                return StoreError(f"{where}: the credentials were refused ({code}) while trying to {doing} "
+                                  "(check REALNET_STORAGE_S3_KEY and REALNET_STORAGE_S3_SECRET)")
+            if code in ("AccessDenied", "403"):
                 return StoreError(f"{where}: access denied while trying to {doing} (check "
                                   "REALNET_STORAGE_S3_KEY and REALNET_STORAGE_S3_SECRET)")
             return StoreError(f"{where}: cannot {doing} ({code or error})")
@@ -79,8 +93,12 @@ class S3Content(ContentStore):
     # -- content ---------------------------------------------------------------------
     def write(self, chunks: Iterable[bytes], *, content_type: str | None = None) -> Stored:
         key = new_key()
+        with BackgroundSha256() as digest:
+            return self._write(key, digest, chunks, content_type)
+
+    def _write(self, key: str, digest: BackgroundSha256, chunks: Iterable[bytes],
+               content_type: str | None) -> Stored:
         name = self._name(key)
-        digest = hashlib.sha256()
         size = 0
         extra = {"ContentType": content_type} if content_type else {}
         pending: list[bytes] = []
@@ -100,10 +118,10 @@ class S3Content(ContentStore):
         upload = self._call("start an upload", "create_multipart_upload", Bucket=self.bucket, Key=name,
                             **extra)["UploadId"]
         parts: list[dict[str, Any]] = []
-        # One part uploads on a thread while the next is read and hashed: at most two
-        # parts in memory, and the network and the reading overlap.
-        sender = ThreadPoolExecutor(1, thread_name_prefix="realnet-s3-part")
-        in_flight: Future[None] | None = None
+        # Parts upload on threads while the next is read and hashed: the network and the
+        # reading overlap, and at most IN_FLIGHT + 1 parts are ever in memory.
+        sender = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="realnet-s3-part")
+        in_flight: deque[Future[None]] = deque()
         try:
             for chunk in stream:
                 digest.update(chunk)
@@ -111,18 +129,19 @@ class S3Content(ContentStore):
                 pending.append(chunk)
                 pending_size += len(chunk)
                 if pending_size >= PART:
-                    in_flight = self._send(sender, in_flight, name, upload, parts, pending)
+                    self._send(sender, in_flight, name, upload, parts, pending)
                     pending, pending_size = [], 0
-            if pending or (not parts and in_flight is None):
-                in_flight = self._send(sender, in_flight, name, upload, parts, pending)
-            if in_flight is not None:
-                in_flight.result()
+            if pending or not parts:
+                self._send(sender, in_flight, name, upload, parts, pending)
+            while in_flight:
+                in_flight.popleft().result()
             self._call("finish an upload", "complete_multipart_upload", Bucket=self.bucket, Key=name,
                        UploadId=upload, MultipartUpload={"Parts": parts})
         except BaseException:
-            if in_flight is not None:
+            for future in in_flight:
+                future.cancel()
                 with suppress(BaseException):
-                    in_flight.result()
+                    future.result()
             with suppress(Exception):
                 self._client.abort_multipart_upload(Bucket=self.bucket, Key=name, UploadId=upload)
             raise
@@ -130,15 +149,14 @@ class S3Content(ContentStore):
             sender.shutdown(wait=True)
         return Stored(key, size, digest.hexdigest())
 
-    def _send(self, sender: ThreadPoolExecutor, in_flight: Future[None] | None, name: str, upload: str,
-              parts: list[dict[str, Any]], chunks: list[bytes]) -> Future[None]:
-        """Wait for the part on its way, then send this one (numbered now, in order)."""
-        if in_flight is not None:
-            in_flight.result()
-        number = len(parts) + 1
-        parts.append({"PartNumber": number})
-        data = b"".join(chunks)
-        return sender.submit(self._part, name, upload, parts[-1], data)
+    def _send(self, sender: ThreadPoolExecutor, in_flight: deque[Future[None]], name: str, upload: str,
+              parts: list[dict[str, Any]], chunks: list[bytes]) -> None:
+        """Send this part (numbered now, in order) once fewer than IN_FLIGHT are on their way."""
+        while len(in_flight) >= IN_FLIGHT:
+            in_flight.popleft().result()
+        parts.append({"PartNumber": len(parts) + 1})
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        in_flight.append(sender.submit(self._part, name, upload, parts[-1], data))
 
     def _part(self, name: str, upload: str, part: dict[str, Any], data: bytes) -> None:
         answer = self._call("upload a part", "upload_part", Bucket=self.bucket, Key=name, UploadId=upload,
