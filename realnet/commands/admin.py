@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
 from realnet import __version__
 from realnet.commands.common import output_option, session_of
 from realnet.commands.output import Record, Table, Text, to_json, to_yaml
-from realnet.core.errors import NotFound, RealnetError, ValidationError
+from realnet.core.errors import NotFound, RealnetError, UsageError, ValidationError
 from realnet.core.transfer import export_tree, import_tree
 
 
@@ -97,19 +100,24 @@ def register(group: click.Group) -> None:
     @group.command("export")
     @click.argument("path")
     @click.option("-f", "--file", help="Write here (default: standard output).")
-    @click.option("--format", "fmt", type=click.Choice(["json", "yaml"]),
-                  help="Default: by the file's extension, else json.")
+    @click.option("--format", "fmt", type=click.Choice(["json", "yaml", "tar", "tar.gz"]),
+                  help="Default: by the file's extension (.json, .yaml, .tar, .tar.gz, .tgz), else json. "
+                       "Archives carry file content; documents only the items.")
     @click.pass_context
     def export(ctx, path, file, fmt):
-        """Write a subtree as one JSON or YAML document."""
+        """Write a subtree as one JSON or YAML document, or as an archive with file content."""
         session = session_of(ctx)
         chosen = fmt or _format_of(file) or "json"
+        if chosen in ARCHIVES:
+            _export_archive(session, session.resolve(path), file, compress=chosen == "tar.gz")
+            return
         document = export_tree(session.context, session.resolve(path))
         text = to_json(document) + "\n" if chosen == "json" else to_yaml(document)
         if file is None or file == "-":
             session.stdout.write(text)
             return
-        _write_atomically(Path(file), text)
+        with _replacing(Path(file), "w") as handle:
+            handle.write(text)
         session.note(f"exported {len(document['items'])} item(s) to {file}")
 
     @group.command("import")
@@ -118,10 +126,22 @@ def register(group: click.Group) -> None:
     @output_option
     @click.pass_context
     def import_(ctx, file, path, output):
-        """Read an export back at PATH (or into PATH, if it is a folder): all or nothing."""
+        """Read an export (document or archive) back at PATH (or into PATH, if it is a folder):
+        all or nothing."""
+        from realnet.commands.content import byte_progress
+        from realnet.core.archive import import_archive, is_archive
+
         session = session_of(ctx)
-        document = _read_document(file)
-        root, count = import_tree(session.context, document, session.resolve(path), source=file)
+        target = session.resolve(path)
+        with _open_input(file) as stream:
+            head = _read_head(stream, file)
+            if is_archive(head):
+                with byte_progress(session, f"import {Path(file).name}") as progress:
+                    root, count = import_archive(session.context, _Prefixed(head, stream), target,
+                                                 source=file, progress=progress)
+            else:
+                document = _parse_document(file, _decode(file, head + _read_rest(stream, file)))
+                root, count = import_tree(session.context, document, target, source=file)
         session.emit(Record({"path": root.path, "imported": count},
                             message=f"imported {count} item(s) to {root.path}"), output)
 
@@ -152,36 +172,117 @@ def register(group: click.Group) -> None:
             session.emit(Text(cmd.get_help(sub)))
 
 
+ARCHIVES = ("tar", "tar.gz")
+
+
 def _format_of(file: str | None) -> str | None:
     if not file:
         return None
-    suffix = Path(file).suffix.lower()
-    return {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(suffix)
+    name = file.lower()
+    if name.endswith((".tar.gz", ".tgz")):
+        return "tar.gz"
+    suffix = Path(name).suffix
+    return {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".tar": "tar"}.get(suffix)
 
 
-def _write_atomically(target: Path, text: str) -> None:
-    """Write beside the target and rename, so a failure never leaves half a file."""
+@contextmanager
+def _replacing(target: Path, mode: str) -> Iterator[IO[Any]]:
+    """A file beside the target, renamed over it only when complete, so a failure never
+    leaves half a file."""
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise NotFound(str(directory), "no such folder to write the export into")
     fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".part")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
+            yield handle
         os.replace(temp, target)
-    except BaseException:
+    except OSError as e:
+        raise RealnetError(f"{target}: cannot write ({e.strerror or e})") from None
+    finally:
         Path(temp).unlink(missing_ok=True)
-        raise
 
 
-def _read_document(file: str) -> Any:
+def _export_archive(session: Any, path: str, file: str | None, *, compress: bool) -> None:
+    from realnet.commands.content import byte_progress
+    from realnet.core.archive import export_archive
+
+    label = f"export {Path(file).name if file and file != '-' else 'archive'}"
+    with byte_progress(session, label) as progress:
+        if file is None or file == "-":
+            out = getattr(session.stdout, "buffer", None)
+            if out is None or session.stdout.isatty():
+                raise UsageError("an archive is binary: write it to a file with -f FILE, or pipe it")
+            session.stdout.flush()
+            counts = export_archive(session.context, path, out, compress=compress, progress=progress)
+            out.flush()
+        else:
+            with _replacing(Path(file), "wb") as handle:
+                counts = export_archive(session.context, path, handle, compress=compress,
+                                        progress=progress)
+    if file and file != "-":
+        session.note(f"exported {counts['items']} item(s) with the content of {counts['files']} "
+                     f"file(s) to {file}")
+
+
+@contextmanager
+def _open_input(file: str) -> Iterator[IO[bytes]]:
+    if file == "-":
+        binary = getattr(sys.stdin, "buffer", None)  # a text-only stdin (embedding, tests) holds text
+        yield binary if binary is not None else io.BytesIO(sys.stdin.read().encode())
+        return
     try:
-        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        handle = Path(file).open("rb")  # noqa: SIM115 - closed by the with below
     except FileNotFoundError:
         raise NotFound(file, "no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise RealnetError(f"{file}: cannot read ({e})") from e
+    except OSError as e:
+        raise RealnetError(f"{file}: cannot read ({e.strerror or e})") from None
+    with handle:
+        yield handle
+
+
+def _read_head(stream: IO[bytes], file: str) -> bytes:
+    """Enough of the input to tell an archive (tar's magic is at byte 257) from a document."""
+    try:
+        return stream.read(512)
+    except OSError as e:
+        raise RealnetError(f"{file}: cannot read ({e.strerror or e})") from None
+
+
+def _read_rest(stream: IO[bytes], file: str) -> bytes:
+    try:
+        return stream.read()
+    except OSError as e:
+        raise RealnetError(f"{file}: cannot read ({e.strerror or e})") from None
+
+
+def _decode(file: str, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValidationError(f"{file}: not UTF-8 text at byte {e.start}, and not an archive") from None
+
+
+class _Prefixed:
+    """A stream with its first bytes, already read, put back in front."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self.head, self.rest = head, rest
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.head:
+            return self.rest.read(size)
+        if size < 0:
+            data, self.head = self.head + self.rest.read(), b""
+            return data
+        data, self.head = self.head[:size], self.head[size:]
+        return data
+
+
+def _parse_document(file: str, text: str) -> Any:
     kind = _format_of(file)
+    if kind in ARCHIVES:
+        raise ValidationError(f"{file}: not a tar archive")
     if kind is None:
         kind = "json" if text.lstrip().startswith(("{", "[")) else "yaml"
     if kind == "json":

@@ -60,6 +60,28 @@ def _progress(session: Session, label: str, total: int | None) -> Iterator[tuple
         yield progress, progress.add_task(label, total=total)
 
 
+class ByteProgress:
+    """What the core's long transfers report to (``realnet.core.archive.Progress``)."""
+
+    def __init__(self, progress: Any, task: Any) -> None:
+        self.progress, self.task = progress, task
+
+    def total(self, size: int) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, total=size)
+
+    def advance(self, size: int) -> None:
+        if self.progress is not None:
+            self.progress.advance(self.task, size)
+
+
+@contextmanager
+def byte_progress(session: Session, label: str) -> Iterator[ByteProgress]:
+    """A progress bar whose total is told later; none in a pipe."""
+    with _progress(session, label, None) as (progress, task):
+        yield ByteProgress(progress, task)
+
+
 def _open_local(source: Path) -> Any:
     try:
         return source.open("rb")
@@ -225,17 +247,20 @@ def stream_verified(session: Session, item: Any, chunks: Iterator[bytes]) -> Non
 
 def _download(session: Session, item: Any, chunks: Iterator[bytes], local: Path) -> int:
     """Write to a temporary file beside ``local``, verify, then rename into place."""
+    from realnet.storage.base import BackgroundSha256
+
     expected_size = item.attributes.get("size")
     expected_sha = item.attributes.get("sha256")
     partial = local.with_name(f".{local.name}.realnet-part")
-    digest = hashlib.sha256()
     written = 0
     try:
-        with partial.open("wb") as out, \
+        with BackgroundSha256() as digest, partial.open("wb", buffering=0) as out, \
                 _progress(session, f"fetch {item.name}", expected_size) as (bar, task):
             for chunk in chunks:
-                out.write(chunk)
                 digest.update(chunk)
+                view = memoryview(chunk)
+                while view:  # unbuffered writes may be short
+                    view = view[out.write(view):]
                 written += len(chunk)
                 if bar is not None:
                     bar.advance(task, len(chunk))

@@ -15,7 +15,9 @@ writes anything, then inserts all items in one transaction.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from realnet.core import paths
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 
 FORMAT = "realnet-export"
 VERSION = 1
+SHA256 = re.compile(r"[0-9a-f]{64}")  # fullmatch
 ENTRY_KEYS = {"path", "type", "owner", "created", "updated", "attributes", "acl"}
 
 
@@ -44,7 +47,8 @@ def _entry(item: Item, root: str, with_acl: bool = True) -> dict[str, Any]:
     }
 
 
-def export_tree(context: Context, path: str) -> dict[str, Any]:
+def exported_items(context: Context, path: str) -> list[Item]:
+    """The item at ``path`` and what the principal sees below it, parents before children."""
     top = context.get(path)
     root = top.path
     visible = context.guard.visibility(root)
@@ -55,13 +59,21 @@ def export_tree(context: Context, path: str) -> dict[str, Any]:
             if paths.parent_of(item.path) in kept:
                 kept.add(item.path)
         below = [i for i in below if i.path in kept]
+    # Path order puts "a-b" between "a" and "a/c"; sort by segments so parents lead.
+    return [top, *sorted(below, key=lambda i: i.path.split("/"))]
+
+
+def export_document(context: Context, items: list[Item]) -> dict[str, Any]:
+    """The export document of ``items`` (as ``exported_items`` gives them)."""
+    root = items[0].path
     # ACL entries travel only for admins, who alone may import them again.
     admin = context.guard.is_admin
-    entries = [_entry(top, root, admin)]
-    entries.extend(_entry(item, root, admin) for item in below)
-    # Path order puts "a-b" between "a" and "a/c"; sort by segments so parents lead.
-    entries[1:] = sorted(entries[1:], key=lambda e: e["path"].split("/"))
+    entries = [_entry(item, root, admin) for item in items]
     return {"format": FORMAT, "version": VERSION, "root": root, "items": entries}
+
+
+def export_tree(context: Context, path: str) -> dict[str, Any]:
+    return export_document(context, exported_items(context, path))
 
 
 def _check_document(doc: Any, source: str) -> list[Mapping[str, Any]]:
@@ -77,10 +89,40 @@ def _check_document(doc: Any, source: str) -> list[Mapping[str, Any]]:
     return entries
 
 
+@dataclass(frozen=True, slots=True)
+class ImportPlan:
+    """Checked drafts of an import, and (with content) what each file's bytes must be."""
+
+    target: str
+    drafts: list[ItemDraft]
+    content: dict[int, tuple[str, int]]  # draft index -> (sha256, size) the bytes must have
+
+
 def import_tree(
     context: Context, doc: Any, path: str, *, source: str = "import"
 ) -> tuple[Item, int]:
     """Create the exported subtree at ``path`` (or inside it, when it is a folder)."""
+    return commit_import(context, plan_import(context, doc, path, source=source))
+
+
+def commit_import(context: Context, plan: ImportPlan) -> tuple[Item, int]:
+    """Insert the planned items in one transaction."""
+    with context.provider.transaction():
+        if context.provider.exists(plan.target):
+            raise AlreadyExists(plan.target)
+        context.provider.insert_many(plan.drafts)
+    context._after_write(plan.target)
+    return context.provider.get(plan.target), len(plan.drafts)
+
+
+def plan_import(context: Context, doc: Any, path: str, *, source: str = "import",
+                with_content: bool = False) -> ImportPlan:
+    """Check every entry of an export document before anything is written.
+
+    ``with_content``: the bytes travel with the document (an archive), so file entries'
+    ``sha256`` and ``size`` say what those bytes must be, and any ``storage_key`` in the
+    document is dropped: the import stores the bytes under keys of its own.
+    """
     entries = _check_document(doc, source)
     target = paths.normalize(path)
     first = entries[0]
@@ -107,6 +149,7 @@ def import_tree(
     types_at: dict[str, str] = {paths.parent_of(target): parent.type}
     resources: dict[str, Any] = {}
     drafts: list[ItemDraft] = []
+    content: dict[int, tuple[str, int]] = {}
     for index, entry in enumerate(entries):
         where = f"{source}: items[{index}]"
         if not isinstance(entry, Mapping):
@@ -141,6 +184,10 @@ def import_tree(
         attributes = entry.get("attributes", {})
         if not isinstance(attributes, Mapping):
             raise ValidationError(f"{where}: 'attributes' must be a mapping")
+        if with_content:
+            attributes, wanted = _content_of(context, type_name, attributes, where)
+            if wanted is not None:
+                content[len(drafts)] = wanted
         if not context.guard.is_admin:
             # Naming a storage key would read bytes the importer may not see; only admins,
             # who may read everything anyway, restore items that name existing content.
@@ -167,9 +214,23 @@ def import_tree(
         types_at[item_path] = type_name
         drafts.append(ItemDraft(path=item_path, type=type_name, owner=owner, attributes=checked,
                                 created=entry.get("created"), updated=entry.get("updated"), acl=acl))
-    with context.provider.transaction():
-        if context.provider.exists(target):
-            raise AlreadyExists(target)
-        context.provider.insert_many(drafts)
-    context._after_write(target)
-    return context.provider.get(target), len(drafts)
+    return ImportPlan(target, drafts, content)
+
+
+def _content_of(context: Context, type_name: str, attributes: Mapping[str, Any],
+                where: str) -> tuple[dict[str, Any], tuple[str, int] | None]:
+    """A file entry's attributes without the content fields, and the content it names."""
+    from realnet.core.content import FILE_TYPE, MANAGED
+
+    if not context.types.is_a(type_name, FILE_TYPE):
+        return dict(attributes), None
+    kept = {k: v for k, v in attributes.items() if k not in MANAGED}
+    sha = attributes.get("sha256")
+    if sha is None:
+        return kept, None
+    size = attributes.get("size")
+    if not isinstance(sha, str) or not SHA256.fullmatch(sha):
+        raise ValidationError(f"{where}: 'sha256' must be 64 lowercase hex digits")
+    if type(size) is not int or size < 0:
+        raise ValidationError(f"{where}: 'size' must be the content's size in bytes")
+    return kept, (sha, size)
