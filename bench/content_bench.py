@@ -331,6 +331,10 @@ def clean_environment(home: Path) -> dict[str, str]:
     """The current environment without REALNET_* and AWS_* settings, plus REALNET_HOME."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REALNET_", "AWS_"))}
     env["REALNET_HOME"] = str(home)
+    # Bytecode as an installed package has it (pip compiles at install): without this, a
+    # PYTHONDONTWRITEBYTECODE in the environment makes every run compile every module, both sides.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(home.parent / "bytecode")
     return env
 
 

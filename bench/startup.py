@@ -44,6 +44,10 @@ def clean_environment(home: Path) -> dict[str, str]:
     """The current environment without any REALNET_* setting, plus REALNET_HOME=home."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("REALNET_")}
     env["REALNET_HOME"] = str(home)
+    # Bytecode as an installed package has it (pip compiles at install): without this, a
+    # PYTHONDONTWRITEBYTECODE in the environment makes every run compile every module.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(home / "bytecode")
     return env
 
 
