@@ -13,7 +13,7 @@ before the clock starts. Prints items/s for both and the ratio Realnet/raw
 (target ≥ 0.30).
 
 Also: reading the same document as a JSON export file the way ``realnet import``
-does (``_read_document``) beside a plain ``json.loads(Path.read_text())``.
+does (``read_document``) beside a plain ``json.loads(Path.read_text())``.
 
     python bench/import_bench.py [--items N] [--repeat N] [--quick]
 """
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from realnet.app import open_context
-from realnet.commands.admin import _read_document
+from realnet.commands.admin import read_document
 from realnet.config import load_settings
 from realnet.core.transfer import FORMAT, VERSION, import_tree
 from realnet.providers.sql.schema import SQLITE_MIGRATIONS
@@ -147,7 +147,7 @@ def time_read(doc: dict[str, Any], workdir: Path) -> tuple[float, float, int]:
             # Drop each result before the next read: a live 100k-item document makes
             # the garbage collector's passes during the next read slower.
             start = time.perf_counter()
-            read = len(_read_document(str(file))["items"])
+            read = len(read_document(str(file))["items"])
             cli.append(time.perf_counter() - start)
             start = time.perf_counter()
             plain = len(json.loads(file.read_text(encoding="utf-8"))["items"])
@@ -191,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ratio = base / ours
     verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
     print(f"ratio realnet ÷ raw (items/s): {ratio:.2f} — target ≥ {TARGET_RATIO:.2f} {verdict}")
-    print(f"read {size / 1e6:.1f} MB JSON export (best of 3): CLI _read_document "
+    print(f"read {size / 1e6:.1f} MB JSON export (best of 3): CLI read_document "
           f"{cli_read:.3f} s, plain json.loads {plain_read:.3f} s ({cli_read / plain_read:.2f}×)")
     return 0
 

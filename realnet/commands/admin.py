@@ -134,13 +134,13 @@ def register(group: click.Group) -> None:
         session = session_of(ctx)
         target = session.resolve(path)
         with _open_input(file) as stream:
-            head = _read_head(stream, file)
+            head = _read(stream, file, 512)  # tar's magic is at byte 257
             if is_archive(head):
                 with byte_progress(session, f"import {Path(file).name}") as progress:
                     root, count = import_archive(session.context, _Prefixed(head, stream), target,
                                                  source=file, progress=progress)
             else:
-                document = _parse_document(file, _decode(file, head + _read_rest(stream, file)))
+                document = _parse_document(file, _decode(file, head + _read(stream, file)))
                 root, count = import_tree(session.context, document, target, source=file)
         session.emit(Record({"path": root.path, "imported": count},
                             message=f"imported {count} item(s) to {root.path}"), output)
@@ -241,17 +241,16 @@ def _open_input(file: str) -> Iterator[IO[bytes]]:
         yield handle
 
 
-def _read_head(stream: IO[bytes], file: str) -> bytes:
-    """Enough of the input to tell an archive (tar's magic is at byte 257) from a document."""
-    try:
-        return stream.read(512)
-    except OSError as e:
-        raise RealnetError(f"{file}: cannot read ({e.strerror or e})") from None
+def read_document(file: str) -> Any:
+    """An export document (JSON or YAML) read from a file, or stdin for ``-``, as ``import``
+    reads it."""
+    with _open_input(file) as stream:
+        return _parse_document(file, _decode(file, _read(stream, file)))
 
 
-def _read_rest(stream: IO[bytes], file: str) -> bytes:
+def _read(stream: IO[bytes], file: str, size: int = -1) -> bytes:
     try:
-        return stream.read()
+        return stream.read(size)
     except OSError as e:
         raise RealnetError(f"{file}: cannot read ({e.strerror or e})") from None
 

@@ -116,7 +116,7 @@ class _VerifiedReader:
                  progress: Progress) -> None:
         self.item, self.chunks, self.sha, self.size, self.progress = item, chunks, sha, size, progress
         self.digest = hashlib.sha256()
-        self.pending = memoryview(b"")
+        self.pending = bytearray()
         self.seen = 0
 
     def _pull(self) -> bool:
@@ -128,7 +128,7 @@ class _VerifiedReader:
         if self.seen > self.size:
             raise self._damaged()
         self.progress.advance(len(chunk))
-        self.pending = memoryview(bytes(self.pending) + chunk) if self.pending else memoryview(chunk)
+        self.pending += chunk
         return True
 
     def read(self, size: int = -1) -> bytes:
@@ -136,9 +136,9 @@ class _VerifiedReader:
             pass
         if size >= 0 and len(self.pending) < size and self.seen != self.size:
             raise self._damaged()
-        taken = self.pending if size < 0 else self.pending[:size]
-        self.pending = self.pending[len(taken):]
-        return bytes(taken)
+        taken = bytes(self.pending if size < 0 else self.pending[:size])
+        del self.pending[:len(taken)]
+        return taken
 
     def finish(self) -> None:
         if next(self.chunks, None) is not None or self.seen != self.size \
@@ -156,10 +156,10 @@ class _VerifiedReader:
 def import_archive(context: Context, stream: IO[bytes], path: str, *, source: str,
                    progress: Progress | None = None) -> tuple[Item, int]:
     """Read an archive ``export_archive`` wrote and create its subtree at (or in) ``path``."""
-    from realnet.core.content import _store
+    from realnet.core.content import store_of
 
     progress = progress or _Quiet()
-    store = _store(context)
+    store = store_of(context)
     written: list[str] = []
     try:
         try:

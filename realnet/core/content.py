@@ -59,7 +59,7 @@ def guess_type(name: str) -> str:
 def put(context: Context, path: str, chunks: Iterable[bytes], *, content_type: str | None = None,
         parents: bool = False) -> Item:
     """Create the file item at ``path``, or replace its content; returns the item."""
-    store = _store(context)
+    store = store_of(context)
     path = paths.normalize(path)
     existing = context.provider.get_many([path]).get(path)
     if existing is not None:
@@ -134,7 +134,7 @@ def read_bytes(context: Context, item: Item, start: int = 0, end: int | None = N
     key = item.attributes.get("storage_key")
     if not context.types.is_a(item.type, FILE_TYPE) or not key:
         raise ValidationError(f"{item.path}: a {item.type} without content (put some with 'put')")
-    return _store(context).read(key, start, end)
+    return store_of(context).read(key, start, end)
 
 
 def keys_below(context: Context, path: str) -> list[str]:
@@ -169,7 +169,7 @@ def collect_garbage(context: Context, *, grace: float = 3600.0, now: float | Non
     import time
 
     context.guard.require_admin("storage gc")
-    store = _store(context)
+    store = store_of(context)
     limit = (time.time() if now is None else now) - grace
     candidates = list(store.keys(limit))
     used = set()
@@ -184,7 +184,8 @@ def collect_garbage(context: Context, *, grace: float = 3600.0, now: float | Non
             "incomplete_removed": store.sweep_incomplete(limit)}
 
 
-def _store(context: Context) -> ContentStore:
+def store_of(context: Context) -> ContentStore:
+    """The context's content store, or a clear error when none is configured."""
     if context.content is None:
         raise StoreError("file content: no content store is configured")
     return context.content

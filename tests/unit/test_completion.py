@@ -137,7 +137,7 @@ def test_files_on_the_local_disk(commands, text: str, prefix: str) -> None:
     ("ls -o ", {"json", "yaml", "table"}),
     ("ls / --output j", {"json", "yaml", "table"}),
     ("get /home -o ", {"json", "yaml", "table"}),
-    ("export / --format ", {"json", "yaml"}),
+    ("export / --format ", {"json", "yaml", "tar", "tar.gz"}),
 ])
 def test_choices(commands, text: str, choices: set[str]) -> None:
     expect = analyze(text, commands)
