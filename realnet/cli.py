@@ -62,14 +62,17 @@ def build_cli() -> click.Group:
     @click.option("--port", type=click.IntRange(0, 65535), help="Port (default REALNET_SERVER_PORT or 8080).")
     @click.option("--deadline", type=click.FloatRange(0, 600), default=10.0, show_default=True,
                   help="Seconds in-flight requests get to finish after SIGTERM.")
+    @click.option("--sqs", metavar="QUEUE_URL",
+                  help="Also run the SQS runner on this queue (default REALNET_SQS_QUEUE_URL, if set).")
     @click.pass_context
-    def server(ctx, host, port, deadline):
-        """Run the HTTP API in the foreground until SIGTERM or Ctrl-C (for containers)."""
+    def server(ctx, host, port, deadline, sqs):
+        """Run the HTTP API (and the SQS runner) in the foreground until SIGTERM or Ctrl-C
+        (for containers)."""
         from realnet.runners.foreground import run_server
 
         session = ctx.find_root().obj
         ctx.exit(run_server(session.settings, host=host, port=port, log=session.stderr,
-                            deadline=deadline))
+                            deadline=deadline, sqs=sqs))
 
     def act_as(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
         if value is not None:

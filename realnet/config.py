@@ -44,6 +44,19 @@ SETTINGS: dict[str, str] = {
     "REALNET_SERVER_PORT": "HTTP runner port (default 8080)",
     "REALNET_SERVER_CORS_ORIGINS": "origins allowed to call the HTTP API from a browser, "
     "comma-separated (default: none, CORS off)",
+    "REALNET_SQS_QUEUE_URL": "queue the SQS runner reads requests from ('serve sqs', 'realnet server --sqs')",
+    "REALNET_SQS_REGION": "SQS region (default: the queue URL's, else us-east-1)",
+    "REALNET_SQS_ENDPOINT_URL": "endpoint of an SQS-compatible service (default REALNET_AWS_ENDPOINT_URL)",
+    "REALNET_SQS_CONCURRENCY": "requests the SQS runner works on at once (default 10)",
+    "REALNET_SQS_VISIBILITY_TIMEOUT": "seconds a received message stays hidden, extended while it is "
+    "worked on (default 30)",
+    "REALNET_SQS_WAIT_SECONDS": "long-polling wait of each receive, 0 to 20 (default 20)",
+    "REALNET_SQS_PRINCIPAL": "account that requests without a token act as (default admin; "
+    "the shell's account for 'serve sqs')",
+    "REALNET_SQS_REQUEST_WINDOW": "how long request ids are remembered so that a redelivery is applied "
+    "once (default 4d, SQS's default retention)",
+    "REALNET_SQS_CONTENT_BUCKETS": "S3 buckets that put/fetch messages may name, comma-separated "
+    "(default: none)",
     "REALNET_URL": "a remote Realnet's HTTP API: the shell and CLI work against it (with REALNET_TOKEN)",
     "REALNET_TOKEN": "API token for REALNET_URL (never printed)",
 }
@@ -74,6 +87,15 @@ class Settings:
     url: str | None = None
     token: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
+    sqs_queue_url: str | None = None
+    sqs_region: str | None = None
+    sqs_endpoint_url: str | None = None
+    sqs_concurrency: int = 10
+    sqs_visibility_timeout: int = 30
+    sqs_wait_seconds: int = 20
+    sqs_principal: str | None = None
+    sqs_request_window: int = 4 * 86400  # seconds
+    sqs_content_buckets: tuple[str, ...] = ()
 
     @property
     def store_label(self) -> str:
@@ -237,4 +259,45 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
         url=url,
         token=env.get("REALNET_TOKEN", "").strip() or None,
         secret_key=env.get("REALNET_SECRET_KEY", "").strip() or None,
+        **_sqs(env, endpoint),
     )
+
+
+def _int(env: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ConfigError(f"{key}={raw!r}: expected a whole number from {low} to {high}")
+    return int(raw)
+
+
+def _sqs(env: Mapping[str, str], aws_endpoint: str | None) -> dict[str, object]:
+    queue = _url(env, "REALNET_SQS_QUEUE_URL")
+    endpoint = _url(env, "REALNET_SQS_ENDPOINT_URL") or aws_endpoint
+    window = env.get("REALNET_SQS_REQUEST_WINDOW", "").strip()
+    seconds = 4 * 86400
+    if window:
+        from realnet.core.errors import ValidationError
+        from realnet.resources.accounts import parse_duration
+
+        try:
+            seconds = int(parse_duration(window).total_seconds())
+        except ValidationError:
+            raise ConfigError(f"REALNET_SQS_REQUEST_WINDOW={window!r}: expected a duration such as "
+                              "12h, 4d or 2w") from None
+    buckets = tuple(b.strip() for b in env.get("REALNET_SQS_CONTENT_BUCKETS", "").split(",") if b.strip())
+    for bucket in buckets:
+        if not BUCKET.match(bucket):
+            raise ConfigError(f"REALNET_SQS_CONTENT_BUCKETS: {bucket!r} is not an S3 bucket name")
+    return {
+        "sqs_queue_url": queue,
+        "sqs_region": env.get("REALNET_SQS_REGION", "").strip() or None,
+        "sqs_endpoint_url": endpoint,
+        "sqs_concurrency": _int(env, "REALNET_SQS_CONCURRENCY", 10, 1, 1000),
+        "sqs_visibility_timeout": _int(env, "REALNET_SQS_VISIBILITY_TIMEOUT", 30, 1, 43200),
+        "sqs_wait_seconds": _int(env, "REALNET_SQS_WAIT_SECONDS", 20, 0, 20),
+        "sqs_principal": env.get("REALNET_SQS_PRINCIPAL", "").strip() or None,
+        "sqs_request_window": seconds,
+        "sqs_content_buckets": buckets,
+    }

@@ -17,7 +17,7 @@ from realnet.commands.session import Session
 from realnet.core.errors import UsageError
 from realnet.runners import STOP_DEADLINE
 
-KINDS = ("http",)
+KINDS = ("http", "sqs")
 
 
 def manager_of(session: Session, command: str) -> Any:
@@ -36,27 +36,52 @@ def _uptime(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
+def _activity(status: dict[str, Any]) -> str:
+    """What a runner has done, in the words that fit its kind."""
+    if status["name"] == "sqs":
+        return (f"{status.get('processed', 0):,} processed  {status.get('failed', 0):,} failed  "
+                f"{status.get('in_flight', 0):,} in flight")
+    return f"{status.get('requests', 0):,} requests  {status.get('errors', 0):,} errors"
+
+
 def register(group: click.Group) -> None:
     @group.command("serve")
     @click.argument("kind", type=click.Choice(KINDS))
-    @click.option("--host", help="Address to listen on (default REALNET_SERVER_HOST or 127.0.0.1).")
+    @click.option("--host", help="http: address to listen on (default REALNET_SERVER_HOST or 127.0.0.1).")
     @click.option("--port", type=click.IntRange(0, 65535),
-                  help="Port (default REALNET_SERVER_PORT or 8080; 0 picks a free one).")
+                  help="http: port (default REALNET_SERVER_PORT or 8080; 0 picks a free one).")
+    @click.option("--queue", metavar="URL", help="sqs: the queue to read (default REALNET_SQS_QUEUE_URL).")
+    @click.option("--concurrency", type=click.IntRange(1, 1000),
+                  help="sqs: requests worked on at once (default REALNET_SQS_CONCURRENCY or 10).")
     @click.pass_context
-    def serve(ctx, kind, host, port):
-        """Start a runner in the background (the HTTP API); the prompt returns at once."""
+    def serve(ctx, kind, host, port, queue, concurrency):
+        """Start a runner in the background (the HTTP API, or the SQS runner); the prompt
+        returns at once."""
         session = session_of(ctx)
         manager = manager_of(session, "serve")
-        from realnet.runners.http import HttpRunner
-
         if session.settings is None:
             raise UsageError("serve: no settings loaded")
         if session.settings.url:
             raise UsageError(f"serve: this shell works against {session.settings.url}; "
                              "run 'serve' in a shell on that store, not over --url")
-        runner = manager.start(HttpRunner(session.settings, host=host, port=port))
-        session.emit(Text(f"{kind}: serving on {runner.url} ('logs {kind}' shows requests, "
-                          f"'stop {kind}' ends it)"))
+        if kind == "http":
+            if queue is not None or concurrency is not None:
+                raise UsageError("serve http: --queue and --concurrency are for 'serve sqs'")
+            from realnet.runners.http import HttpRunner
+
+            runner = manager.start(HttpRunner(session.settings, host=host, port=port))
+            session.emit(Text(f"http: serving on {runner.url} ('logs http' shows requests, "
+                              "'stop http' ends it)"))
+            return
+        if host is not None or port is not None:
+            raise UsageError("serve sqs: --host and --port are for 'serve http'")
+        from realnet.runners.sqs import SqsRunner
+
+        principal = session.settings.sqs_principal or session.principal
+        runner = manager.start(SqsRunner(session.settings, queue_url=queue, principal=principal,
+                                         concurrency=concurrency))
+        session.emit(Text(f"sqs: reading {runner.queue_url} as {runner.principal} ('logs sqs' shows "
+                          "requests, 'stop sqs' ends it)"))
 
     @group.command("jobs")
     @output_option
@@ -66,11 +91,10 @@ def register(group: click.Group) -> None:
         session = session_of(ctx)
         statuses = manager_of(session, "jobs").statuses()
         rows = tuple(
-            (s["name"], s["state"], s["address"], f"{s.get('requests', 0)} requests",
-             f"{s.get('errors', 0)} errors", f"up {_uptime(s['uptime'])}" if s["state"] == "running" else "")
+            (s["name"], s["state"], s["address"], _activity(s),
+             f"up {_uptime(s['uptime'])}" if s["state"] == "running" else "")
             for s in statuses)
-        session.emit(Table(("name", "state", "address", "requests", "errors", "uptime"), rows, statuses),
-                     output)
+        session.emit(Table(("name", "state", "address", "activity", "uptime"), rows, statuses), output)
 
     @group.command("logs")
     @click.argument("kind", type=click.Choice(KINDS))

@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from realnet.core.access import IDENTITY_GENERATION, IDENTITY_ROOT, Visibility
-from realnet.core.errors import NotFound
+from realnet.core.errors import NotFound, StoreError
 from realnet.core.item import ChildrenPage, Item, ItemDraft
 from realnet.core.paths import is_within
 
@@ -107,6 +107,20 @@ class Provider(ABC):
     def referenced_keys(self, keys: Sequence[str]) -> set[str]:
         """Which of these content storage keys some item still names (one indexed query)."""
         return set()
+
+    # -- request records: what the SQS runner applied, so that a redelivery is not ----
+    def request_outcome(self, principal: str, request_id: str) -> str | None:
+        """The outcome recorded for a request id of this principal, if any."""
+        raise StoreError("this store keeps no request records")
+
+    def record_request(self, principal: str, request_id: str, outcome: str) -> bool:
+        """Record a request's outcome, part of the current transaction; False when the id
+        is already recorded (by another worker that got there first)."""
+        raise StoreError("this store keeps no request records")
+
+    def forget_requests(self, older_than_seconds: int) -> int:
+        """Drop the records older than this; returns how many."""
+        return 0
 
     @abstractmethod
     def set_acl(self, path: str, entries: Sequence[Mapping[str, Any]]) -> Item:

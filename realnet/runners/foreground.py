@@ -1,4 +1,5 @@
-"""``realnet server``: the runners in the foreground, as a container's main process.
+"""``realnet server``: the runners (HTTP, and SQS with a queue) in the foreground, as a
+container's main process.
 
 SIGTERM and SIGINT (Kubernetes stopping the pod, Ctrl-C) begin a graceful stop: the
 listener closes, in-flight requests finish within the deadline, and the process exits 0.
@@ -17,12 +18,14 @@ if TYPE_CHECKING:
 
 
 def run_server(settings: Settings, *, host: str | None, port: int | None, log: TextIO,
-               deadline: float = STOP_DEADLINE) -> int:
-    return asyncio.run(_serve(settings, host=host, port=port, log=log, deadline=deadline))
+               deadline: float = STOP_DEADLINE, sqs: str | None = None) -> int:
+    """The HTTP API, and the SQS runner too when a queue is given (``--sqs``) or set
+    (REALNET_SQS_QUEUE_URL)."""
+    return asyncio.run(_serve(settings, host=host, port=port, log=log, deadline=deadline, sqs=sqs))
 
 
 async def _serve(settings: Settings, *, host: str | None, port: int | None, log: TextIO,
-                 deadline: float) -> int:
+                 deadline: float, sqs: str | None) -> int:
     from realnet.runners.http import HttpRunner
 
     def echo(line: str) -> None:
@@ -31,6 +34,15 @@ async def _serve(settings: Settings, *, host: str | None, port: int | None, log:
 
     manager = RunnerManager(echo=echo)
     manager.start(HttpRunner(settings, host=host, port=port))
+    queue = sqs or settings.sqs_queue_url
+    if queue:
+        from realnet.runners.sqs import SqsRunner
+
+        try:
+            manager.start(SqsRunner(settings, queue_url=queue))
+        except BaseException:
+            await manager.stop_all(deadline=deadline)
+            raise
     loop = asyncio.get_running_loop()
 
     def on_signal(number: int) -> None:

@@ -74,6 +74,10 @@ class Runner(ABC):
     @abstractmethod
     def address(self) -> str: ...
 
+    @property
+    def started_line(self) -> str:
+        return f"listening on {self.address}"
+
     @abstractmethod
     def prepare(self) -> None:
         """Claim what the runner needs (a port, a queue) or raise a RealnetError naming it."""
@@ -118,7 +122,7 @@ class RunnerManager:
         self.runners[runner.kind] = runner
         runner.started = time.monotonic()
         runner.state = "running"
-        runner.log.write(f"{runner.kind}: listening on {runner.address}")
+        runner.log.write(f"{runner.kind}: {runner.started_line}")
         self.tasks[runner.kind] = asyncio.create_task(self._run(runner), name=f"realnet-{runner.kind}")
         return runner
 

@@ -88,7 +88,7 @@ def test_a_type_created_elsewhere_is_usable_at_once(api, local):
 
 def test_a_cached_token_still_expires_on_time(api, local, monkeypatch):
     from realnet.resources import accounts
-    from realnet.runners.http import gateway
+    from realnet.runners import gateway
 
     token = user_token(local, expires="1h")
     assert get(api, "/home/ann", token).status_code == 200

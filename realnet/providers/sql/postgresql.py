@@ -342,6 +342,22 @@ class PostgresProvider(Provider):
             "DO UPDATE SET value = realnet_meta.value + 1", (key,)
         )
 
+    def request_outcome(self, principal: str, request_id: str) -> str | None:
+        row = self._one("SELECT outcome FROM handled_requests WHERE principal = %s AND id = %s",
+                        (principal, request_id))
+        return row[0] if row else None
+
+    def record_request(self, principal: str, request_id: str, outcome: str) -> bool:
+        # A concurrent worker's uncommitted row makes this wait for its end, then do nothing.
+        return self._run(
+            "INSERT INTO handled_requests (principal, id, outcome) VALUES (%s, %s, %s) "
+            "ON CONFLICT (principal, id) DO NOTHING", (principal, request_id, outcome)) == 1
+
+    def forget_requests(self, older_than_seconds: int) -> int:
+        with self.transaction():
+            return self._run("DELETE FROM handled_requests "
+                             "WHERE recorded < now() - make_interval(secs => %s)", (older_than_seconds,))
+
     def referenced_keys(self, keys: Sequence[str]) -> set[str]:
         if not keys:
             return set()

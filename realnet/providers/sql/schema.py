@@ -50,6 +50,17 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX items_storage_key ON items(json_extract(attributes, '$.storage_key'))
         WHERE json_extract(attributes, '$.storage_key') IS NOT NULL;
     """,
+    # 5: requests the SQS runner applied, so that a redelivery is answered, not applied again.
+    """
+    CREATE TABLE handled_requests (
+        principal TEXT NOT NULL,
+        id        TEXT NOT NULL,
+        outcome   TEXT NOT NULL,
+        recorded  TEXT NOT NULL,
+        PRIMARY KEY (principal, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX handled_requests_recorded ON handled_requests(recorded);
+    """,
 )
 
 #: PostgreSQL: ``COLLATE "C"`` makes path order bytewise, as in SQLite, so that a
@@ -91,5 +102,16 @@ POSTGRESQL_MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX items_storage_key ON items ((attributes->>'storage_key'))
         WHERE attributes ? 'storage_key';
+    """,
+    # 6: requests the SQS runner applied, so that a redelivery is answered, not applied again.
+    """
+    CREATE TABLE handled_requests (
+        principal text NOT NULL,
+        id        text NOT NULL,
+        outcome   text NOT NULL,
+        recorded  timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (principal, id)
+    );
+    CREATE INDEX handled_requests_recorded ON handled_requests(recorded);
     """,
 )

@@ -305,6 +305,23 @@ class SqliteProvider(Provider):
             "DO UPDATE SET value = CAST(value AS INTEGER) + 1", (key,)
         )
 
+    def request_outcome(self, principal: str, request_id: str) -> str | None:
+        row = self._one("SELECT outcome FROM handled_requests WHERE principal = ? AND id = ?",
+                        (principal, request_id))
+        return row[0] if row else None
+
+    def record_request(self, principal: str, request_id: str, outcome: str) -> bool:
+        return self._execute(
+            "INSERT INTO handled_requests (principal, id, outcome, recorded) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING", (principal, request_id, outcome, now())).rowcount == 1
+
+    def forget_requests(self, older_than_seconds: int) -> int:
+        from datetime import UTC, datetime, timedelta
+
+        cutoff = (datetime.now(UTC) - timedelta(seconds=older_than_seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        with self.transaction():
+            return self._execute("DELETE FROM handled_requests WHERE recorded < ?", (cutoff,)).rowcount
+
     def referenced_keys(self, keys: Sequence[str]) -> set[str]:
         found: set[str] = set()
         for start in range(0, len(keys), 500):

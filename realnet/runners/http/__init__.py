@@ -55,8 +55,8 @@ class HttpRunner(Runner):
     def _build(self) -> None:
         import uvicorn
 
+        from realnet.runners.gateway import StoreGateway
         from realnet.runners.http.app import build_app
-        from realnet.runners.http.gateway import StoreGateway
 
         self._gateway = StoreGateway(self.settings)
         self._gateway.open()

@@ -25,9 +25,9 @@ from realnet.core.access import ANONYMOUS
 from realnet.core.context import Context
 from realnet.core.errors import Conflict, NotFound, RealnetError
 from realnet.core.item import ChildrenPage, Item
+from realnet.runners.gateway import StoreGateway
 from realnet.runners.http import requests as rq
 from realnet.runners.http.errors import ApiError, error_body, status_of
-from realnet.runners.http.gateway import StoreGateway
 from realnet.runners.http.login import LoginLimiter
 
 API = "/api/v1"

@@ -1,4 +1,4 @@
-"""Store work for the HTTP runner: one place that turns a token into a context.
+"""Store work for the runners (HTTP, SQS): one place that turns a token into a context.
 
 Each request reads the store's counters once (one indexed query) and then reuses what
 is still valid: the token's account, the account's groups, its ACL entries and the types
@@ -95,9 +95,9 @@ class _Store:
             self.tokens.popitem(last=False)
         return grant.account, True
 
-    def run(self, token: str | None, work: Callable[[Context], T]) -> T:
+    def run(self, token: str | None, work: Callable[[Context], T], fallback: str = ANONYMOUS) -> T:
         generations = self.provider.generations()
-        principal, checked = self.principal(token, generations)
+        principal, checked = self.principal(token, generations) if token is not None else (fallback, False)
         if checked:
             generations = self.provider.generations()
         return work(self.context(principal, generations))
@@ -134,13 +134,32 @@ class StoreGateway:
         else:
             self._executor.submit(check).result()
 
-    async def run(self, token: str | None, work: Callable[[Context], T], *, on_thread: bool = False) -> T:
-        """``work`` on a context acting as the token's account (anonymous without a token);
+    async def run(self, token: str | None, work: Callable[[Context], T], *, on_thread: bool = False,
+                  principal: str = ANONYMOUS) -> T:
+        """``work`` on a context acting as the token's account (``principal`` without a token);
         ``on_thread`` for work that waits on the network (content going to S3, uploads)."""
         if self._executor is None and not on_thread:
-            return self._store().run(token, work)
+            return self._store().run(token, work, principal)
         return await asyncio.get_running_loop().run_in_executor(
-            self._executor or self._slow, lambda: self._store().run(token, work))
+            self._executor or self._slow, lambda: self._store().run(token, work, principal))
+
+    def check_principal(self, name: str, setting: str) -> None:
+        """Fail at start, naming the setting, when ``name`` is not an account that may act."""
+        from realnet.core.errors import ConfigError, RealnetError, StoreError
+        from realnet.resources.accounts import Directory
+
+        def check() -> None:
+            try:
+                Directory(self._store().context(LOCAL_ADMIN)).check_account(name)
+            except StoreError:
+                raise
+            except RealnetError as e:
+                raise ConfigError(f"{setting}={name}: {e}") from None
+
+        if self._executor is None:
+            check()
+        else:
+            self._executor.submit(check).result()
 
     async def run_as_admin(self, work: Callable[[Context], T], *, slow: bool = False) -> T:
         """Work the runner does for itself (readiness, login), not for a caller; ``slow``

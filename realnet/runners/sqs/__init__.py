@@ -1,0 +1,438 @@
+"""The SQS runner: requests from a queue, applied through the store, replies to ``reply_to``.
+
+Delivery (DESIGN §3 "SQS protocol"): long polls of up to ten messages while fewer than
+``REALNET_SQS_CONCURRENCY`` are being worked on; a message's visibility is extended while
+it is worked on; it is deleted only once its outcome is committed. The outcome is recorded
+under the request id in the same transaction as the change, so a redelivered request is
+answered from the record and never applied twice. A request that fails for a reason a
+retry cannot fix gets its error reply once and goes back to the queue at once, so the
+queue's redrive policy moves it to the dead-letter queue (without one it is deleted, and
+the log says so); a failure that may pass (the database or an endpoint away) leaves the
+message to come back after its visibility timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+
+from realnet.core.context import LOCAL_ADMIN
+from realnet.core.errors import RealnetError, StoreError, UsageError
+from realnet.runners.manager import Runner
+from realnet.runners.sqs import protocol
+from realnet.runners.sqs.client import aws_client, queue_error, queue_name
+
+if TYPE_CHECKING:
+    from realnet.config import Settings
+    from realnet.core.context import Context
+
+BATCH = 10  # SQS's most per receive, delete or visibility change
+BACKOFF_FIRST, BACKOFF_MOST = 0.5, 30.0  # seconds, while the queue cannot be reached
+FORGET_EVERY = 3600.0  # seconds between sweeps of request records older than the window
+
+
+class _Raced(Exception):
+    """Another worker recorded the same request id first: its outcome stands."""
+
+
+class SqsRunner(Runner):
+    kind = "sqs"
+
+    def __init__(self, settings: Settings, *, queue_url: str | None = None,
+                 principal: str | None = None, concurrency: int | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.queue_url = (queue_url or settings.sqs_queue_url or "").rstrip("/")
+        self.principal = principal or settings.sqs_principal or LOCAL_ADMIN
+        self.concurrency = concurrency or settings.sqs_concurrency
+        self.visibility = settings.sqs_visibility_timeout
+        self.wait_seconds = settings.sqs_wait_seconds
+        self.dead_letters = False  # whether the queue has a redrive policy
+        self._gateway: Any = None
+        self._client: Any = None
+        self._refs: Any = None
+        self._calls: ThreadPoolExecutor | None = None
+        self._stop = asyncio.Event()
+        self._abandon = threading.Event()  # tells a pending long poll to give back what it gets
+        self._deadline = 10.0
+        self._free = self.concurrency
+        self._freed = asyncio.Event()
+        self._held: dict[str, float] = {}  # receipt handle → when its visibility was last set
+        self._handlers: set[asyncio.Task[None]] = set()
+        for name in ("processed", "failed", "redelivered", "retried", "in_flight"):
+            self.counters.values[name] = 0
+
+    @property
+    def address(self) -> str:
+        return queue_name(self.queue_url) if self.queue_url else "-"
+
+    @property
+    def started_line(self) -> str:
+        return f"reading {self.queue_url} as {self.principal}, {self.concurrency} at once"
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def prepare(self) -> None:
+        if not self.queue_url:
+            raise UsageError("sqs: no queue (give --queue URL or set REALNET_SQS_QUEUE_URL)")
+        from realnet.config import check_url
+
+        check_url(self.queue_url, "--queue")
+        self._client = aws_client(self.settings, "sqs", self.queue_url)
+        attributes = self._sqs("read the queue's attributes", "get_queue_attributes",
+                               QueueUrl=self.queue_url, AttributeNames=["RedrivePolicy"])
+        self.dead_letters = "RedrivePolicy" in attributes.get("Attributes", {})
+        from realnet.runners.gateway import StoreGateway
+        from realnet.runners.sqs.refs import ObjectRefs
+
+        self._gateway = StoreGateway(self.settings)
+        try:
+            self._gateway.open()
+            self._gateway.check_principal(self.principal, "REALNET_SQS_PRINCIPAL")
+        except BaseException:
+            self._gateway.close()
+            raise
+        self._refs = ObjectRefs(self.settings)
+        self._calls = ThreadPoolExecutor(self.concurrency + 4, thread_name_prefix="realnet-sqs")
+        if not self.dead_letters:
+            self.log.write(f"sqs: {self.address} has no redrive policy: failed requests are deleted "
+                           "after their error reply (create queues with 'realnet sqs create-queue')")
+
+    async def serve(self) -> None:
+        self.counters.values["in_flight"] = 0
+        helpers = [asyncio.create_task(self._keep_visible(), name="realnet-sqs-visibility"),
+                   asyncio.create_task(self._forget_old(), name="realnet-sqs-forget")]
+        receivers = [asyncio.create_task(self._receive_loop(), name=f"realnet-sqs-receive-{n}")
+                     for n in range(max(1, self.concurrency // BATCH))]
+        try:
+            await asyncio.gather(*receivers)
+            await self._finish_in_flight()
+        finally:
+            for task in helpers + receivers:
+                task.cancel()
+            await asyncio.gather(*helpers, *receivers, return_exceptions=True)
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, self._close)
+
+    def request_stop(self, deadline: float) -> None:
+        self._deadline = deadline
+        self._abandon.set()
+        self._stop.set()
+
+    def _close(self) -> None:
+        if self._calls is not None:
+            self._calls.shutdown(wait=True, cancel_futures=True)
+        if self._gateway is not None:
+            self._gateway.close()
+
+    async def _finish_in_flight(self) -> None:
+        if not self._handlers:
+            return
+        self.log.write(f"sqs: finishing {len(self._handlers)} request(s) in flight")
+        _, late = await asyncio.wait(set(self._handlers), timeout=self._deadline)
+        if late:
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+            self.log.write(f"sqs: {len(late)} request(s) did not finish within {self._deadline:g} s; "
+                           "their messages become visible again")
+
+    # -- receiving -----------------------------------------------------------------------
+    async def _receive_loop(self) -> None:
+        backoff = 0.0
+        while not self._stop.is_set():
+            count = await self._take_slots()
+            if count == 0:
+                break
+            try:
+                messages = await self._long_poll(count)
+            except RealnetError as e:
+                self._give_slots(count)
+                backoff = min(BACKOFF_MOST, backoff * 2 or BACKOFF_FIRST)
+                if backoff == BACKOFF_FIRST:
+                    self.log.write(f"sqs: cannot receive: {e}; retrying with backoff")
+                await self._sleep(backoff * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not a secret
+                continue
+            if backoff:
+                self.log.write(f"sqs: {self.address} reachable again")
+                backoff = 0.0
+            if messages is None:  # stopping: the poll's messages were given back
+                self._give_slots(count)
+                break
+            self._give_slots(count - len(messages))
+            for message in messages:
+                self._held[message["ReceiptHandle"]] = time.monotonic()
+                self.counters.values["in_flight"] += 1
+                task = asyncio.create_task(self._handle(message))
+                self._handlers.add(task)
+                task.add_done_callback(self._handlers.discard)
+
+    async def _take_slots(self) -> int:
+        """Up to ten of the free slots (waiting for one), or 0 when stopping."""
+        while self._free == 0 and not self._stop.is_set():
+            self._freed.clear()
+            await _first(self._freed.wait(), self._stop.wait())
+        if self._stop.is_set():
+            return 0
+        count = min(BATCH, self._free)
+        self._free -= count
+        return count
+
+    def _give_slots(self, count: int) -> None:
+        if count > 0:
+            self._free += count
+            self._freed.set()
+
+    async def _long_poll(self, count: int) -> list[dict[str, Any]] | None:
+        """Up to ``count`` messages, or None when a stop came first. The poll runs on a
+        daemon thread: a stop does not wait for it (and what it then brings is given back
+        at once), and neither does the end of the process."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[list[dict[str, Any]]] = loop.create_future()
+
+        def poll() -> None:
+            try:
+                answer = self._sqs("receive messages", "receive_message", QueueUrl=self.queue_url,
+                                   MaxNumberOfMessages=count, WaitTimeSeconds=self.wait_seconds,
+                                   VisibilityTimeout=self.visibility,
+                                   MessageSystemAttributeNames=["ApproximateReceiveCount"])
+            except BaseException as e:  # handed to the loop
+                _settle(loop, done, error=e)
+                return
+            messages = answer.get("Messages", [])
+            if self._abandon.is_set():
+                self._give_back(messages)
+                messages = None
+            _settle(loop, done, value=messages)
+
+        threading.Thread(target=poll, daemon=True, name="realnet-sqs-poll").start()
+        await _first(done, self._stop.wait())
+        if not done.done():
+            return None  # the poll thread gives back what it brings
+        messages = done.result()
+        if messages is not None and self._stop.is_set():
+            await self._call(self._give_back, messages)
+            return None
+        return messages
+
+    def _give_back(self, messages: list[dict[str, Any]]) -> None:
+        """Make messages visible again now (from any thread); best effort."""
+        for start in range(0, len(messages), BATCH):
+            entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                       for n, m in enumerate(messages[start:start + BATCH])]
+            try:
+                self._sqs("release messages", "change_message_visibility_batch",
+                          QueueUrl=self.queue_url, Entries=entries)
+            except RealnetError as e:
+                self.log.write(f"sqs: could not release {len(entries)} message(s) ({e}); "
+                               "they become visible when their timeout ends")
+
+    # -- one message ---------------------------------------------------------------------
+    async def _handle(self, message: dict[str, Any]) -> None:
+        receipt = message["ReceiptHandle"]
+        started = time.perf_counter()
+        first = message.get("Attributes", {}).get("ApproximateReceiveCount", "1") == "1"
+        try:
+            disposition, line = await self._process(message, first)
+            self.log.write(f"{line} {(time.perf_counter() - started) * 1000:.1f}ms")
+            self._give_slots(1)
+            await self._dispose(receipt, disposition)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._call(self._give_back, [message]))
+            raise
+        except Exception as e:  # a bug: the message comes back after its timeout
+            self.log.write(f"sqs: error handling a message: {type(e).__name__}: {e}")
+            self._give_slots(1)
+        finally:
+            self._held.pop(receipt, None)
+            self.counters.values["in_flight"] -= 1
+
+    async def _process(self, message: dict[str, Any], first: bool) -> tuple[str, str]:
+        """What to do with the message (delete, dead-letter, retry) and a log line."""
+        counters = self.counters.values
+        body = message.get("Body", "")
+        try:
+            request = protocol.parse(body)
+            if request.reply_to and request.reply_to.rstrip("/") == self.queue_url:
+                raise protocol.MessageError("message.reply_to: must not be the queue the runner reads")
+        except protocol.MessageError as e:
+            request_id, op, reply_to = protocol.peek(body)
+            if first:
+                counters["failed"] += 1
+                if reply_to and reply_to.rstrip("/") != self.queue_url:
+                    await self._reply(reply_to, protocol.failed(request_id, op, e))
+            return "dead-letter", f"{request_id or '-'} {op or '-'} - error invalid_message: {e}"
+        try:
+            reply, replayed = await self._apply(request)
+        except StoreError as e:
+            counters["retried"] += 1
+            return "retry", f"{request.id} {request.op} {request.path} retry: {e}"
+        except RealnetError as e:  # the token: refused before any work
+            reply, replayed = protocol.failed(request.id, request.op, e), False
+        ok = reply["status"] == "ok"
+        if replayed:
+            counters["redelivered"] += 1
+        else:
+            counters["processed" if ok else "failed"] += 1
+        if request.reply_to and (ok or not replayed):
+            await self._reply(request.reply_to, {**reply, "replayed": True} if replayed else reply)
+        outcome = "ok" if ok else f"error {reply['error']['code']}"
+        note = " (redelivered: answered from the record)" if replayed else ""
+        line = f"{request.id} {request.op} {request.path} {outcome}{note}"
+        return ("delete" if ok else "dead-letter"), line
+
+    async def _apply(self, request: protocol.Request) -> tuple[dict[str, Any], bool]:
+        from realnet.runners.sqs.ops import apply
+
+        def work(context: Context) -> tuple[dict[str, Any], bool]:
+            provider, principal = context.provider, context.principal
+            prior = provider.request_outcome(principal, request.id)
+            if prior is not None:
+                return json.loads(prior), True
+            try:
+                with context.transaction():
+                    reply = protocol.ok(request.id, request.op, apply(context, request, self._refs))
+                    if not provider.record_request(principal, request.id, _dumps(reply)):
+                        raise _Raced
+                return reply, False
+            except _Raced:
+                pass
+            except StoreError:
+                raise
+            except RealnetError as e:
+                reply = protocol.failed(request.id, request.op, e)
+                with context.transaction():
+                    if provider.record_request(principal, request.id, _dumps(reply)):
+                        return reply, False
+            prior = provider.request_outcome(principal, request.id)
+            assert prior is not None
+            return json.loads(prior), True
+
+        return await self._gateway.run(request.token, work, on_thread=request.op in ("put", "fetch"),
+                                       principal=self.principal)
+
+    async def _reply(self, queue: str, reply: dict[str, Any]) -> None:
+        try:
+            await self._call(self._sqs, "send a reply", "send_message", QueueUrl=queue,
+                             MessageBody=protocol.encode(reply), queue=queue)
+        except RealnetError as e:
+            self.log.write(f"sqs: reply to {queue_name(queue)} for {reply.get('id') or '-'} not sent: {e}")
+
+    async def _dispose(self, receipt: str, disposition: str) -> None:
+        if disposition == "retry":
+            return  # the message comes back when its visibility timeout ends
+        if disposition == "dead-letter" and self.dead_letters:
+            entry = {"Id": "0", "ReceiptHandle": receipt, "VisibilityTimeout": 0}
+            await self._batch_call("change_message_visibility_batch", entry)
+            return
+        await self._batch_call("delete_message_batch", {"Id": "0", "ReceiptHandle": receipt})
+
+    async def _batch_call(self, method: str, entry: dict[str, Any]) -> None:
+        """Delete (or release) one message; retried with backoff while the queue is away,
+        until a stop's deadline. A delete that never happens is harmless: the request is
+        recorded, so its redelivery is answered from the record."""
+        delay = BACKOFF_FIRST
+        while True:
+            try:
+                answer = await self._call(self._sqs, method.replace("_", " "), method,
+                                          QueueUrl=self.queue_url, Entries=[entry])
+            except RealnetError as e:
+                if self._stop.is_set():
+                    self.log.write(f"sqs: {method} failed while stopping ({e}); the message comes back "
+                                   "and is answered from the record")
+                    return
+                await self._sleep(delay)
+                delay = min(BACKOFF_MOST, delay * 2)
+                continue
+            for failure in answer.get("Failed", []):
+                self.log.write(f"sqs: {method} refused: {failure.get('Code')}: {failure.get('Message', '')}")
+            return
+
+    # -- keeping messages hidden, forgetting old records ----------------------------------
+    async def _keep_visible(self) -> None:
+        """Messages still worked on get their visibility extended before it runs out."""
+        every = max(0.5, self.visibility / 3)
+        while True:
+            await asyncio.sleep(every)
+            now = time.monotonic()
+            due = [r for r, at in list(self._held.items()) if now - at >= self.visibility / 2]
+            for start in range(0, len(due), BATCH):
+                chunk = due[start:start + BATCH]
+                entries = [{"Id": str(n), "ReceiptHandle": r, "VisibilityTimeout": self.visibility}
+                           for n, r in enumerate(chunk)]
+                try:
+                    await self._call(self._sqs, "extend visibility", "change_message_visibility_batch",
+                                     QueueUrl=self.queue_url, Entries=entries)
+                except RealnetError as e:
+                    self.log.write(f"sqs: could not extend visibility ({e})")
+                    continue
+                for receipt in chunk:
+                    if receipt in self._held:
+                        self._held[receipt] = now
+
+    async def _forget_old(self) -> None:
+        window = self.settings.sqs_request_window
+        while True:
+            try:
+                removed = await self._gateway.run_as_admin(
+                    lambda context: context.provider.forget_requests(window), slow=True)
+                if removed:
+                    self.log.write(f"sqs: forgot {removed} request record(s) older than {window} s")
+            except RealnetError as e:
+                self.log.write(f"sqs: could not forget old request records ({e})")
+            await asyncio.sleep(FORGET_EVERY)
+
+    # -- plumbing ------------------------------------------------------------------------
+    def _sqs(self, doing: str, method: str, *, queue: str | None = None, **kwargs: Any) -> Any:
+        """One SQS call (blocking), its failure as a one-line RealnetError."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self._client, method)(**kwargs)
+        except (BotoCoreError, ClientError) as e:
+            raise queue_error(e, queue or self.queue_url, doing) from None
+
+    async def _call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._calls, lambda: function(*args, **kwargs))
+
+    async def _sleep(self, seconds: float) -> None:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+
+
+async def _first(*waits: Any) -> None:
+    """Until the first of these awaitables is done; the others are cancelled (not a
+    future given by the caller, which is only waited on)."""
+    tasks = [w if isinstance(w, asyncio.Future) else asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task, wait in zip(tasks, waits, strict=True):
+            if task is not wait:
+                task.cancel()
+
+
+def _settle(loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], *, value: Any = None,
+            error: BaseException | None = None) -> None:
+    def settle() -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
+
+    with suppress(RuntimeError):  # the loop has closed: nobody waits any more
+        loop.call_soon_threadsafe(settle)
+
+
+def _dumps(reply: dict[str, Any]) -> str:
+    return json.dumps(reply, ensure_ascii=False, separators=(",", ":"), default=str)
+
