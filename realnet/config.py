@@ -138,6 +138,8 @@ class Settings:
             out["storage_path"] = str(self.storage_path)
         else:
             out["storage"] = f"s3://{self.storage_bucket}/{self.storage_prefix}"
+        if self.sqs_queue_url:
+            out["sqs_queue"] = self.sqs_queue_url
         return out
 
 

@@ -33,16 +33,16 @@ async def _serve(settings: Settings, *, host: str | None, port: int | None, log:
         log.flush()
 
     manager = RunnerManager(echo=echo)
-    manager.start(HttpRunner(settings, host=host, port=port))
     queue = sqs or settings.sqs_queue_url
-    if queue:
+    if queue:  # first: its checks (queue, principal) are the likelier to fail
         from realnet.runners.sqs import SqsRunner
 
-        try:
-            manager.start(SqsRunner(settings, queue_url=queue))
-        except BaseException:
-            await manager.stop_all(deadline=deadline)
-            raise
+        manager.start(SqsRunner(settings, queue_url=queue))
+    try:
+        manager.start(HttpRunner(settings, host=host, port=port))
+    except BaseException:
+        await manager.stop_all(deadline=deadline)
+        raise
     loop = asyncio.get_running_loop()
 
     def on_signal(number: int) -> None:

@@ -154,7 +154,8 @@ class StoreGateway:
             except StoreError:
                 raise
             except RealnetError as e:
-                raise ConfigError(f"{setting}={name}: {e}") from None
+                reason = str(e).removeprefix(f"{name}: ")
+                raise ConfigError(f"{setting}={name}: {reason}") from None
 
         if self._executor is None:
             check()

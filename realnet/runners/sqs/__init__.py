@@ -66,6 +66,7 @@ class SqsRunner(Runner):
         self._freed = asyncio.Event()
         self._held: dict[str, float] = {}  # receipt handle → when its visibility was last set
         self._handlers: set[asyncio.Task[None]] = set()
+        self._batchers: dict[str, _Batcher] = {}
         for name in ("processed", "failed", "redelivered", "retried", "in_flight"):
             self.counters.values[name] = 0
 
@@ -238,18 +239,23 @@ class SqsRunner(Runner):
         receipt = message["ReceiptHandle"]
         started = time.perf_counter()
         first = message.get("Attributes", {}).get("ApproximateReceiveCount", "1") == "1"
+        slot = [1]  # given back as soon as the work is done, before the delete
+
+        def free_slot() -> None:
+            self._give_slots(slot.pop() if slot else 0)
+
         try:
             disposition, line = await self._process(message, first)
             self.log.write(f"{line} {(time.perf_counter() - started) * 1000:.1f}ms")
-            self._give_slots(1)
+            free_slot()
             await self._dispose(receipt, disposition)
         except asyncio.CancelledError:
             await asyncio.shield(self._call(self._give_back, [message]))
             raise
         except Exception as e:  # a bug: the message comes back after its timeout
             self.log.write(f"sqs: error handling a message: {type(e).__name__}: {e}")
-            self._give_slots(1)
         finally:
+            free_slot()
             self._held.pop(receipt, None)
             self.counters.values["in_flight"] -= 1
 
@@ -273,8 +279,12 @@ class SqsRunner(Runner):
         except StoreError as e:
             counters["retried"] += 1
             return "retry", f"{request.id} {request.op} {request.path} retry: {e}"
-        except RealnetError as e:  # the token: refused before any work
-            reply, replayed = protocol.failed(request.id, request.op, e), False
+        except RealnetError as e:  # the token, refused before any work: nothing is recorded
+            if first:
+                counters["failed"] += 1
+                if request.reply_to:
+                    await self._reply(request.reply_to, protocol.failed(request.id, request.op, e))
+            return "dead-letter", f"{request.id} {request.op} {request.path} error {e.code}"
         ok = reply["status"] == "ok"
         if replayed:
             counters["redelivered"] += 1
@@ -328,20 +338,25 @@ class SqsRunner(Runner):
         if disposition == "retry":
             return  # the message comes back when its visibility timeout ends
         if disposition == "dead-letter" and self.dead_letters:
-            entry = {"Id": "0", "ReceiptHandle": receipt, "VisibilityTimeout": 0}
+            entry = {"ReceiptHandle": receipt, "VisibilityTimeout": 0}
             await self._batch_call("change_message_visibility_batch", entry)
             return
-        await self._batch_call("delete_message_batch", {"Id": "0", "ReceiptHandle": receipt})
+        await self._batch_call("delete_message_batch", {"ReceiptHandle": receipt})
 
     async def _batch_call(self, method: str, entry: dict[str, Any]) -> None:
-        """Delete (or release) one message; retried with backoff while the queue is away,
-        until a stop's deadline. A delete that never happens is harmless: the request is
-        recorded, so its redelivery is answered from the record."""
+        """Delete (or release) one message, in a batch with others finishing about now;
+        retried with backoff while the queue is away, until a stop. A delete that never
+        happens is harmless: the request is recorded, so its redelivery is answered from
+        the record."""
+        batcher = self._batchers.setdefault(method, _Batcher(self, method))
         delay = BACKOFF_FIRST
         while True:
             try:
-                answer = await self._call(self._sqs, method.replace("_", " "), method,
-                                          QueueUrl=self.queue_url, Entries=[entry])
+                await batcher.add(entry)
+                return
+            except _EntryRefused as e:
+                self.log.write(f"sqs: {method} refused: {e}")
+                return
             except RealnetError as e:
                 if self._stop.is_set():
                     self.log.write(f"sqs: {method} failed while stopping ({e}); the message comes back "
@@ -349,10 +364,6 @@ class SqsRunner(Runner):
                     return
                 await self._sleep(delay)
                 delay = min(BACKOFF_MOST, delay * 2)
-                continue
-            for failure in answer.get("Failed", []):
-                self.log.write(f"sqs: {method} refused: {failure.get('Code')}: {failure.get('Message', '')}")
-            return
 
     # -- keeping messages hidden, forgetting old records ----------------------------------
     async def _keep_visible(self) -> None:
@@ -405,6 +416,51 @@ class SqsRunner(Runner):
     async def _sleep(self, seconds: float) -> None:
         with suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+
+
+class _EntryRefused(RealnetError):
+    """SQS refused one entry of a batch call (a receipt handle no longer valid)."""
+
+
+class _Batcher:
+    """One of SQS's batch calls (delete, change visibility) for entries that come one by
+    one: an entry waits for the call it goes out in, and those that arrive while a call
+    is out go together in the next, ten at most."""
+
+    def __init__(self, runner: SqsRunner, method: str) -> None:
+        self.runner, self.method = runner, method
+        self.waiting: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self.sender: asyncio.Task[None] | None = None
+
+    async def add(self, entry: dict[str, Any]) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiting.append((entry, done))
+        if self.sender is None or self.sender.done():
+            self.sender = asyncio.create_task(self._send())
+        await done
+
+    async def _send(self) -> None:
+        runner = self.runner
+        while self.waiting:
+            batch, self.waiting = self.waiting[:BATCH], self.waiting[BATCH:]
+            entries = [{**entry, "Id": str(n)} for n, (entry, _) in enumerate(batch)]
+            try:
+                answer = await runner._call(runner._sqs, self.method.replace("_", " "), self.method,
+                                            QueueUrl=runner.queue_url, Entries=entries)
+            except RealnetError as e:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(e)
+                continue
+            refused = {f.get("Id"): f for f in answer.get("Failed", [])}
+            for n, (_, done) in enumerate(batch):
+                if done.done():
+                    continue
+                failure = refused.get(str(n))
+                if failure is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(_EntryRefused(f"{failure.get('Code')}: {failure.get('Message', '')}"))
 
 
 async def _first(*waits: Any) -> None:

@@ -89,7 +89,7 @@ def describe(error: Any, data: dict[str, Any]) -> str:
         return f"{where}: field '{missing}' is required{for_op}"
     if kind == "enum" and "propertyNames" in error.schema_path:
         fields = ", ".join(error.validator_value)
-        return f"{where}: '{error.instance}' is not a field{for_op} (fields: {fields})"
+        return f"{where}.{error.instance}: not a field{for_op} (fields: {fields})"
     if kind == "enum":
         allowed = ", ".join(error.validator_value)
         return f"{where}: {error.instance!r} is not allowed (expected one of {allowed})"
