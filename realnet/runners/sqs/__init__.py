@@ -291,7 +291,9 @@ class SqsRunner(Runner):
         else:
             counters["processed" if ok else "failed"] += 1
         if request.reply_to and (ok or not replayed):
-            await self._reply(request.reply_to, {**reply, "replayed": True} if replayed else reply)
+            sent = await self._reply(request.reply_to, {**reply, "replayed": True} if replayed else reply)
+            if not sent and ok:
+                return "retry", f"{request.id} {request.op} {request.path} ok; the reply comes again"
         outcome = "ok" if ok else f"error {reply['error']['code']}"
         note = " (redelivered: answered from the record)" if replayed else ""
         line = f"{request.id} {request.op} {request.path} {outcome}{note}"
@@ -327,12 +329,16 @@ class SqsRunner(Runner):
         return await self._gateway.run(request.token, work, on_thread=request.op in ("put", "fetch"),
                                        principal=self.principal)
 
-    async def _reply(self, queue: str, reply: dict[str, Any]) -> None:
+    async def _reply(self, queue: str, reply: dict[str, Any]) -> bool:
+        """Send a reply; False when it may go through later (the endpoint away), so that
+        the request comes back and is answered again from its record."""
         try:
             await self._call(self._sqs, "send a reply", "send_message", QueueUrl=queue,
                              MessageBody=protocol.encode(reply), queue=queue)
         except RealnetError as e:
             self.log.write(f"sqs: reply to {queue_name(queue)} for {reply.get('id') or '-'} not sent: {e}")
+            return not isinstance(e, StoreError)
+        return True
 
     async def _dispose(self, receipt: str, disposition: str) -> None:
         if disposition == "retry":
