@@ -17,7 +17,7 @@ import click
 
 from realnet.commands.common import output_option, session_of
 from realnet.commands.output import Record
-from realnet.core.errors import NotFound, RealnetError, UsageError, ValidationError
+from realnet.core.errors import NotFound, RealnetError, UsageError
 
 DEAD_LETTER_SUFFIX = "-dlq"
 
@@ -52,13 +52,9 @@ def _body_of(text: str) -> dict[str, Any]:
             raise NotFound(text[1:], "no such file") from None
         except (OSError, UnicodeDecodeError) as e:
             raise RealnetError(f"{text[1:]}: cannot read ({e})") from None
-    try:
-        data = json.loads(text)
-    except ValueError as e:
-        raise ValidationError(f"BODY: not JSON ({e})") from None
-    if not isinstance(data, dict):
-        raise ValidationError(f"BODY: expected a JSON object, got {type(data).__name__}")
-    return data
+    from realnet.runners.sqs.protocol import load_object
+
+    return load_object(text, "BODY")
 
 
 def register(group: click.Group) -> None:

@@ -45,14 +45,20 @@ def _validator() -> Any:
     return Draft202012Validator(schema())
 
 
-def parse(body: str) -> Request:
-    """The request in a message body, or a :class:`MessageError` naming what is wrong."""
+def load_object(body: str, where: str = "message") -> dict[str, Any]:
+    """The JSON object in ``body``, or a :class:`MessageError` naming ``where``."""
     try:
         data = json.loads(body)
     except ValueError as e:
-        raise MessageError(f"message: not JSON ({_first_line(str(e))})") from None
+        raise MessageError(f"{where}: not JSON ({_first_line(str(e))})") from None
     if not isinstance(data, dict):
-        raise MessageError(f"message: expected a JSON object, got {type(data).__name__}")
+        raise MessageError(f"{where}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def parse(body: str) -> Request:
+    """The request in a message body, or a :class:`MessageError` naming what is wrong."""
+    data = load_object(body)
     from jsonschema.exceptions import best_match
 
     error = best_match(_validator().iter_errors(data))
