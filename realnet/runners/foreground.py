@@ -37,7 +37,7 @@ async def _serve(settings: Settings, *, host: str | None, port: int | None, log:
     if queue:  # first: its checks (queue, principal) are the likelier to fail
         from realnet.runners.sqs import SqsRunner
 
-        manager.start(SqsRunner(settings, queue_url=queue))
+        manager.start(SqsRunner(settings, queue_url=queue, queue_option="--sqs"))
     try:
         manager.start(HttpRunner(settings, host=host, port=port))
     except BaseException:

@@ -46,10 +46,13 @@ class SqsRunner(Runner):
     kind = "sqs"
 
     def __init__(self, settings: Settings, *, queue_url: str | None = None,
-                 principal: str | None = None, concurrency: int | None = None) -> None:
+                 principal: str | None = None, concurrency: int | None = None,
+                 queue_option: str = "--queue") -> None:
         super().__init__()
         self.settings = settings
         self.queue_url = (queue_url or settings.sqs_queue_url or "").rstrip("/")
+        self.queue_option = queue_option  # where a queue URL given to the runner came from
+        self.queue_source = queue_option if queue_url else "REALNET_SQS_QUEUE_URL"
         self.principal = principal or settings.sqs_principal or LOCAL_ADMIN
         self.concurrency = concurrency or settings.sqs_concurrency
         self.visibility = settings.sqs_visibility_timeout
@@ -81,10 +84,10 @@ class SqsRunner(Runner):
     # -- lifecycle ---------------------------------------------------------------------
     def prepare(self) -> None:
         if not self.queue_url:
-            raise UsageError("sqs: no queue (give --queue URL or set REALNET_SQS_QUEUE_URL)")
+            raise UsageError(f"sqs: no queue (give {self.queue_option} URL or set REALNET_SQS_QUEUE_URL)")
         from realnet.config import check_url
 
-        check_url(self.queue_url, "--queue")
+        check_url(self.queue_url, self.queue_source)
         self._client = aws_client(self.settings, "sqs", self.queue_url)
         attributes = self._sqs("read the queue's attributes", "get_queue_attributes",
                                QueueUrl=self.queue_url, AttributeNames=["RedrivePolicy"])

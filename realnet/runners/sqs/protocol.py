@@ -110,7 +110,13 @@ def describe(error: Any, data: dict[str, Any]) -> str:
                 f"(starting with a letter or digit), got {_short(error.instance)}")
     if kind == "type":
         return f"{where}: expected {error.validator_value}, got {type(error.instance).__name__}"
-    return f"{where}: {_first_line(error.message)}"
+    # Past this point the value is never shown: it may be a token.
+    limits = {"maxLength": "at most {} characters", "minLength": "at least {} character(s)",
+              "maximum": "at most {}", "minimum": "at least {}", "maxItems": "at most {} items",
+              "pattern": "to match {}"}
+    if kind in limits:
+        return f"{where}: expected {limits[kind].format(error.validator_value)}"
+    return f"{where}: not allowed here ({kind})"
 
 
 def ok(request_id: str | None, op: str | None, result: Any) -> dict[str, Any]:
