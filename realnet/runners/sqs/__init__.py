@@ -65,11 +65,13 @@ class SqsRunner(Runner):
         self._stop = asyncio.Event()
         self._abandon = threading.Event()  # tells a pending long poll to give back what it gets
         self._deadline = 10.0
-        self._free = self.concurrency
+        # Messages held: those worked on, and one batch more received ahead of them.
+        self._free = self.concurrency + BATCH
+        self._working = asyncio.Semaphore(self.concurrency)
         self._freed = asyncio.Event()
         self._held: dict[str, float] = {}  # receipt handle → when its visibility was last set
         self._handlers: set[asyncio.Task[None]] = set()
-        self._batchers: dict[str, _Batcher] = {}
+        self._batchers: dict[tuple[str, str], _Batcher] = {}
         for name in ("processed", "failed", "redelivered", "retried", "in_flight"):
             self.counters.values[name] = 0
 
@@ -113,7 +115,7 @@ class SqsRunner(Runner):
         helpers = [asyncio.create_task(self._keep_visible(), name="realnet-sqs-visibility"),
                    asyncio.create_task(self._forget_old(), name="realnet-sqs-forget")]
         receivers = [asyncio.create_task(self._receive_loop(), name=f"realnet-sqs-receive-{n}")
-                     for n in range(max(1, self.concurrency // BATCH))]
+                     for n in range(max(2, self.concurrency // BATCH))]
         try:
             await asyncio.gather(*receivers)
             await self._finish_in_flight()
@@ -248,7 +250,8 @@ class SqsRunner(Runner):
             self._give_slots(slot.pop() if slot else 0)
 
         try:
-            disposition, line = await self._process(message, first)
+            async with self._working:
+                disposition, line = await self._process(message, first)
             self.log.write(f"{line} {(time.perf_counter() - started) * 1000:.1f}ms")
             free_slot()
             await self._dispose(receipt, disposition)
@@ -332,12 +335,18 @@ class SqsRunner(Runner):
         return await self._gateway.run(request.token, work, on_thread=request.op in ("put", "fetch"),
                                        principal=self.principal)
 
+    def _batcher(self, method: str, queue: str) -> _Batcher:
+        batcher = self._batchers.get((method, queue))
+        if batcher is None:
+            batcher = self._batchers[method, queue] = _Batcher(self, method, queue)
+        return batcher
+
     async def _reply(self, queue: str, reply: dict[str, Any]) -> bool:
-        """Send a reply; False when it may go through later (the endpoint away), so that
-        the request comes back and is answered again from its record."""
+        """Send a reply (with others to the same queue, ten a call); False when it may go
+        through later (the endpoint away), so that the request comes back and is answered
+        again from its record."""
         try:
-            await self._call(self._sqs, "send a reply", "send_message", QueueUrl=queue,
-                             MessageBody=protocol.encode(reply), queue=queue)
+            await self._batcher("send_message_batch", queue).add({"MessageBody": protocol.encode(reply)})
         except RealnetError as e:
             self.log.write(f"sqs: reply to {queue_name(queue)} for {reply.get('id') or '-'} not sent: {e}")
             return not isinstance(e, StoreError)
@@ -357,7 +366,7 @@ class SqsRunner(Runner):
         retried with backoff while the queue is away, until a stop. A delete that never
         happens is harmless: the request is recorded, so its redelivery is answered from
         the record."""
-        batcher = self._batchers.setdefault(method, _Batcher(self, method))
+        batcher = self._batcher(method, self.queue_url)
         delay = BACKOFF_FIRST
         while True:
             try:
@@ -436,8 +445,8 @@ class _Batcher:
     one: an entry waits for the call it goes out in, and those that arrive while a call
     is out go together in the next, ten at most."""
 
-    def __init__(self, runner: SqsRunner, method: str) -> None:
-        self.runner, self.method = runner, method
+    def __init__(self, runner: SqsRunner, method: str, queue: str) -> None:
+        self.runner, self.method, self.queue = runner, method, queue
         self.waiting: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self.sender: asyncio.Task[None] | None = None
 
@@ -455,7 +464,7 @@ class _Batcher:
             entries = [{**entry, "Id": str(n)} for n, (entry, _) in enumerate(batch)]
             try:
                 answer = await runner._call(runner._sqs, self.method.replace("_", " "), self.method,
-                                            QueueUrl=runner.queue_url, Entries=entries)
+                                            QueueUrl=self.queue, Entries=entries, queue=self.queue)
             except RealnetError as e:
                 for _, done in batch:
                     if not done.done():
@@ -470,6 +479,8 @@ class _Batcher:
                     done.set_result(None)
                 else:
                     done.set_exception(_EntryRefused(f"{failure.get('Code')}: {failure.get('Message', '')}"))
+        if runner._batchers.get((self.method, self.queue)) is self:
+            del runner._batchers[self.method, self.queue]  # reply queues come and go
 
 
 async def _first(*waits: Any) -> None:
