@@ -251,6 +251,9 @@ class SqsRunner(Runner):
 
         try:
             async with self._working:
+                if self._stop.is_set():  # received ahead, not begun: back to the queue
+                    await self._call(self._give_back, [message])
+                    return
                 disposition, line = await self._process(message, first)
             self.log.write(f"{line} {(time.perf_counter() - started) * 1000:.1f}ms")
             free_slot()
