@@ -22,10 +22,10 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import invoke, isolate_aws
 from cryptography.fernet import Fernet
 from httpkit import build_world
 from s3server import MotoServer
+from sqsserver import aws_environment
 
 from realnet.app import open_context
 from realnet.config import load_settings
@@ -163,11 +163,7 @@ def moto_endpoint() -> Iterator[str]:
 
 
 def sqs_environment(monkeypatch: pytest.MonkeyPatch, tmp_path, endpoint: str) -> Sqs:
-    isolate_aws(monkeypatch, tmp_path)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("REALNET_SQS_ENDPOINT_URL", endpoint)
-    monkeypatch.setenv("REALNET_SQS_WAIT_SECONDS", "1")
+    aws_environment(monkeypatch, tmp_path, endpoint)
     return Sqs(endpoint, sqs_client(endpoint))
 
 
@@ -411,11 +407,11 @@ def test_a_thousand_mixed_messages_none_lost_none_applied_twice(sqs: Sqs):
 # -- 2. poison messages -------------------------------------------------------------------------------
 
 
-def test_poison_messages_get_one_error_reply_and_reach_the_dead_letter_queue(sqs: Sqs):
+def test_poison_messages_get_one_error_reply_and_reach_the_dead_letter_queue(sqs: Sqs, cli):
     settings = load_settings()
     with Store(settings) as context:
         world = build_world(context)
-    created = invoke("sqs", "create-queue", f"poison-{uuid.uuid4().hex[:8]}", "--max-receives", "2",
+    created = cli("sqs", "create-queue", f"poison-{uuid.uuid4().hex[:8]}", "--max-receives", "2",
                      "-o", "json")
     assert created.code == 0, created.err
     names = json.loads(created.out)
