@@ -86,6 +86,49 @@ class _TrackingServer(ThreadedWSGIServer):
                 connection.shutdown(socket.SHUT_RDWR)
 
 
+class _OneSqsCallAtATime:
+    """moto's SQS takes no lock: two receives at the same moment can both take one message,
+    which SQS itself does not do within a visibility timeout. The runner under test keeps two
+    receives out at once, so SQS calls go through one at a time here. A long poll must not
+    hold the others up meanwhile: it is asked of moto as polls that do not wait, with the
+    lock let go between them. (S3 calls, which may stream for long, are left alone.)"""
+
+    POLL_EVERY = 0.02  # seconds between the quick polls of a long poll
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not target.startswith("AmazonSQS."):
+            return self.app(environ, start_response)
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        request = json.loads(body or b"{}") if target == "AmazonSQS.ReceiveMessage" else None
+        wait = float(request.pop("WaitTimeSeconds", 0) or 0) if request is not None else 0.0
+        if request is not None:
+            body = json.dumps({**request, "WaitTimeSeconds": 0}).encode()
+        end = time.monotonic() + wait
+        while True:
+            with self.lock:
+                status, headers, answer = self._call(environ, body)
+            if request is None or time.monotonic() >= end or b'"Messages"' in answer:
+                start_response(status, headers)
+                return [answer]
+            time.sleep(self.POLL_EVERY)
+
+    def _call(self, environ, body: bytes):
+        import io
+
+        taken: list = []
+        inner = dict(environ, **{"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))})
+        answer = b"".join(self.app(inner, lambda status, headers, exc_info=None: taken.extend(
+            (status, headers))))
+        status, headers = taken
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        return status, [*headers, ("Content-Length", str(len(answer)))], answer
+
+
 class MotoServer(ThreadedMotoServer):
     """moto's S3 (and every other service) at ``url``; ``port=0`` picks a free port."""
 
@@ -97,7 +140,7 @@ class MotoServer(ThreadedMotoServer):
         from moto.server import DomainDispatcherApplication, create_backend_app
 
         try:
-            app = DomainDispatcherApplication(create_backend_app)
+            app = _OneSqsCallAtATime(DomainDispatcherApplication(create_backend_app))
             self._server = _TrackingServer(self._ip_address, self._port, app, _QuietHandler)
         except BaseException as e:  # werkzeug calls sys.exit() when the port is taken
             self._failure = e

@@ -427,14 +427,19 @@ def test_stop_sqs_during_a_flood_loses_nothing(home: Path, sqs: Sqs, sqs_env: di
     answered: dict[str, list[str]] = {}
     for body in sqs.take(replies):
         reply = json.loads(body)
-        answered.setdefault(reply["id"], []).append(reply["status"])
+        answered.setdefault(reply["id"], []).append(reply["status"] + ("/replayed" if reply.get("replayed") else ""))
     lost = set(flood) - applied - set(queued)
     assert not lost, f"neither applied nor back on the queue: {sorted(lost)}:\n{out}"
     assert len(queued) == len(set(queued)), queued
     assert 0 < len(applied) < len(flood), f"the stop did not come during the work ({len(applied)} applied)"
-    assert answered == {i: ["ok"] for i in applied}, answered  # each applied once, answered once
+    # Each applied once and answered once; SQS delivers at least once (and moto's receive,
+    # unlocked, can hand one message to both receivers), so a second delivery may come: it
+    # must be answered from the record, marked replayed, and apply nothing.
+    assert {i: [a for a in answers if a != "ok/replayed"] for i, answers in answered.items()} == \
+        {i: ["ok"] for i in applied}, (answered, out)
     (status,) = json_documents(out)
     assert [(s["state"], s["processed"], s["failed"], s["in_flight"]) for s in status] == \
         [("stopped", len(applied), 0, 0)], status
     for request_id in applied:
-        assert sum(f" {request_id} create " in line for line in lines_of(out)) == 1, (request_id, out)
+        assert sum(f" {request_id} create " in line and "(redelivered" not in line
+                   for line in lines_of(out)) == 1, (request_id, out)

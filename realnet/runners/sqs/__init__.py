@@ -64,6 +64,8 @@ class SqsRunner(Runner):
         self._calls: ThreadPoolExecutor | None = None
         self._stop = asyncio.Event()
         self._abandon = threading.Event()  # tells a pending long poll to give back what it gets
+        self._handoff = threading.Lock()
+        self._polls: set[threading.Thread] = set()  # long polls still out
         self._deadline = 10.0
         # Messages held: those worked on, and one batch more received ahead of them.
         self._free = self.concurrency + BATCH
@@ -119,6 +121,7 @@ class SqsRunner(Runner):
         try:
             await asyncio.gather(*receivers)
             await self._finish_in_flight()
+            await asyncio.get_running_loop().run_in_executor(None, self._end_polls)
         finally:
             for task in helpers + receivers:
                 task.cancel()
@@ -128,8 +131,21 @@ class SqsRunner(Runner):
 
     def request_stop(self, deadline: float) -> None:
         self._deadline = deadline
-        self._abandon.set()
+        with self._handoff:
+            self._abandon.set()
+        # A poll that handed its messages over before this has its hand-over queued on the
+        # loop ahead of the wake-ups that setting the event queues: the loop sees them first.
         self._stop.set()
+
+    def _end_polls(self) -> None:
+        """Wait (a bounded time) for long polls still out: what they bring goes back to the
+        queue now rather than after its visibility timeout, even if the process ends next."""
+        end = time.monotonic() + min(self._deadline, self.wait_seconds + 5)
+        for thread in list(self._polls):
+            thread.join(max(0.0, end - time.monotonic()))
+        if any(thread.is_alive() for thread in self._polls):
+            self.log.write("sqs: a receive is still out; what it brings comes back after the "
+                           "visibility timeout")
 
     def _close(self) -> None:
         if self._calls is not None:
@@ -208,16 +224,22 @@ class SqsRunner(Runner):
                                    MaxNumberOfMessages=count, WaitTimeSeconds=self.wait_seconds,
                                    VisibilityTimeout=self.visibility,
                                    MessageSystemAttributeNames=["ApproximateReceiveCount"])
+                messages = answer.get("Messages", [])
+                with self._handoff:  # either the loop gets them before a stop, or they go back
+                    abandoned = self._abandon.is_set()
+                    if not abandoned:
+                        _settle(loop, done, value=messages)
+                if abandoned:
+                    self._give_back(messages)
+                    _settle(loop, done, value=None)
             except BaseException as e:  # handed to the loop
                 _settle(loop, done, error=e)
-                return
-            messages = answer.get("Messages", [])
-            if self._abandon.is_set():
-                self._give_back(messages)
-                messages = None
-            _settle(loop, done, value=messages)
+            finally:
+                self._polls.discard(threading.current_thread())
 
-        threading.Thread(target=poll, daemon=True, name="realnet-sqs-poll").start()
+        thread = threading.Thread(target=poll, daemon=True, name="realnet-sqs-poll")
+        self._polls.add(thread)
+        thread.start()
         await _first(done, self._stop.wait())
         if not done.done():
             return None  # the poll thread gives back what it brings
