@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from realnet.config import Settings
 
 PART = 8 * 1024 * 1024  # S3 wants at least 5 MiB for every part but the last
-IN_FLIGHT = 3  # parts uploading at once
+IN_FLIGHT = 2  # parts uploading at once
 #: S3 error codes for credentials that are wrong, not for a key that lacks a permission
 REFUSED = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken")
 
