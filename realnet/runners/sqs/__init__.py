@@ -277,7 +277,7 @@ class SqsRunner(Runner):
                     await self._call(self._give_back, [message])
                     return
                 disposition, line = await self._process(message, first)
-            self.log.write(f"{line} {(time.perf_counter() - started) * 1000:.1f}ms")
+            self.log.write(f"{_printable(line)} {(time.perf_counter() - started) * 1000:.1f}ms")
             free_slot()
             await self._dispose(receipt, disposition)
         except asyncio.CancelledError:
@@ -532,6 +532,13 @@ def _settle(loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], *, val
 
     with suppress(RuntimeError):  # the loop has closed: nobody waits any more
         loop.call_soon_threadsafe(settle)
+
+
+def _printable(text: str) -> str:
+    """A log line from message fields, which a sender controls: no line breaks or escapes."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 def _dumps(reply: dict[str, Any]) -> str:
