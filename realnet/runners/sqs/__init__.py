@@ -92,6 +92,7 @@ class SqsRunner(Runner):
         from realnet.config import check_url
 
         check_url(self.queue_url, self.queue_source)
+        protocol.check_available()
         self._client = aws_client(self.settings, "sqs", self.queue_url)
         attributes = self._sqs("read the queue's attributes", "get_queue_attributes",
                                QueueUrl=self.queue_url, AttributeNames=["RedrivePolicy"])

@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from realnet.core.errors import RealnetError, ValidationError
+from realnet.core.errors import ConfigError, RealnetError, ValidationError
 
 #: SQS refuses bodies over 256 KiB; a reply that would be larger says so instead.
 MAX_BODY = 256 * 1024
@@ -41,8 +41,10 @@ def schema() -> dict[str, Any]:
 @cache
 def _checker() -> Any:
     """A compiled validator (microseconds a message) for the common case, a valid request."""
-    import jsonschema_rs
-
+    try:
+        import jsonschema_rs
+    except ImportError:
+        raise ConfigError("SQS messages need jsonschema-rs: pip install 'realnet[sqs]'") from None
     return jsonschema_rs.validator_for(schema())
 
 
@@ -50,9 +52,17 @@ def _checker() -> Any:
 def _validator() -> Any:
     """The reference validator, for what is wrong with an invalid request (its best match
     names the field a person should look at)."""
-    from jsonschema import Draft202012Validator
-
+    try:
+        from jsonschema import Draft202012Validator
+    except ImportError:
+        raise ConfigError("SQS messages need jsonschema: pip install 'realnet[sqs]'") from None
     return Draft202012Validator(schema())
+
+
+def check_available() -> None:
+    """Fail now, with the install line, if the validators are missing (not at the first message)."""
+    _checker()
+    _validator()
 
 
 def load_object(body: str, where: str = "message") -> dict[str, Any]:
@@ -70,9 +80,10 @@ def parse(body: str) -> Request:
     """The request in a message body, or a :class:`MessageError` naming what is wrong."""
     data = load_object(body)
     if not _checker().is_valid(data):
+        validator = _validator()
         from jsonschema.exceptions import best_match
 
-        error = best_match(_validator().iter_errors(data))
+        error = best_match(validator.iter_errors(data))
         raise MessageError(describe(error, data) if error is not None else "message: not a valid request")
     fields = {k: v for k, v in data.items() if k not in ("id", "op", "path", "token", "reply_to")}
     return Request(data["id"], data["op"], data["path"], fields, data.get("token"), data.get("reply_to"))
