@@ -8,6 +8,7 @@ with a generous hang detector; nothing here limits how fast the runner must be.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -122,14 +123,21 @@ class Collector:
         self._thread.start()
 
     def _run(self) -> None:
+        from botocore.exceptions import BotoCoreError
+
         client = sqs_client(self.sqs.endpoint)
         while not self._stop.is_set():
-            messages = client.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
-                                              VisibilityTimeout=300).get("Messages", [])
+            try:
+                messages = client.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10,
+                                                  WaitTimeSeconds=1, VisibilityTimeout=300).get("Messages", [])
+            except BotoCoreError:  # the endpoint is away (the outage test): try again shortly
+                self._stop.wait(0.2)
+                continue
             if messages:
                 self.bodies += [m["Body"] for m in messages]
-                client.delete_message_batch(QueueUrl=self.url, Entries=[
-                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)])
+                with contextlib.suppress(BotoCoreError):  # kept hidden 300 s: not read twice
+                    client.delete_message_batch(QueueUrl=self.url, Entries=[
+                        {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)])
 
     def replies(self) -> dict[str | None, list[dict[str, Any]]]:
         """Every reply, by request id (the collector stopped, the queue drained)."""
