@@ -23,8 +23,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from typing import IO
 
 import httpx
 from moto.server import ThreadedMotoServer
@@ -197,17 +199,22 @@ class MotoProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
+        self.log: IO[bytes] | None = None
 
     def start(self) -> MotoProcess:
         # Every request unchecked until require_credentials(), whatever this shell holds.
         env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "inf"}
+        # moto logs a line per request on stderr: to a file, since a pipe nobody reads fills
+        # up under load and stalls the server.
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, env=env)
+            stdout=subprocess.DEVNULL, stderr=self.log, start_new_session=True, env=env)
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.process.poll() is not None:
-                err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+                self.log.seek(0)
+                err = self.log.read().decode(errors="replace")
                 raise RuntimeError(f"moto_server exited with {self.process.returncode}: {err[-2000:]}")
             try:
                 reset(self.url)
@@ -252,5 +259,5 @@ class MotoProcess:
             os.kill(process.pid, signal.SIGKILL)
             process.wait(10)
         finally:
-            if process.stderr:
-                process.stderr.close()
+            if self.log is not None:
+                self.log.close()
