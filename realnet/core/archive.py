@@ -15,7 +15,6 @@ removed again, so an import leaves all or nothing.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import tarfile
@@ -36,6 +35,7 @@ from realnet.core.transfer import (
     exported_items,
     plan_import,
 )
+from realnet.storage.base import HashingReader
 
 if TYPE_CHECKING:
     from realnet.core.context import Context
@@ -109,39 +109,27 @@ def _member(name: str, size: int, mtime: float) -> tarfile.TarInfo:
     return info
 
 
-class _VerifiedReader:
+class _VerifiedReader(HashingReader):
     """A file object over a content stream that gives exactly ``size`` bytes or fails."""
 
     def __init__(self, item: Item, chunks: Iterator[bytes], sha: str, size: int,
                  progress: Progress) -> None:
-        self.item, self.chunks, self.sha, self.size, self.progress = item, chunks, sha, size, progress
-        self.digest = hashlib.sha256()
-        self.pending = bytearray()
-        self.seen = 0
+        super().__init__(chunks)
+        self.item, self.sha, self.size, self.progress = item, sha, size, progress
 
-    def _pull(self) -> bool:
-        chunk = next(self.chunks, None)
-        if chunk is None:
-            return False
-        self.digest.update(chunk)
-        self.seen += len(chunk)
-        if self.seen > self.size:
+    def _took(self, chunk: bytes) -> None:
+        if self.count > self.size:
             raise self._damaged()
         self.progress.advance(len(chunk))
-        self.pending += chunk
-        return True
 
     def read(self, size: int = -1) -> bytes:
-        while (size < 0 or len(self.pending) < size) and self._pull():
-            pass
-        if size >= 0 and len(self.pending) < size and self.seen != self.size:
+        taken = super().read(size)
+        if 0 <= len(taken) < size and self.count != self.size:
             raise self._damaged()
-        taken = bytes(self.pending if size < 0 else self.pending[:size])
-        del self.pending[:len(taken)]
         return taken
 
     def finish(self) -> None:
-        if next(self.chunks, None) is not None or self.seen != self.size \
+        if next(self.chunks, None) is not None or self.count != self.size \
                 or self.digest.hexdigest() != self.sha:
             raise self._damaged()
 

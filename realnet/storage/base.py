@@ -63,6 +63,37 @@ class BackgroundSha256:
         self.hexdigest()  # stops the thread, also on an error
 
 
+class HashingReader:
+    """A file object over content chunks (for tarfile, for boto3's managed upload) that
+    hashes and counts the bytes passing through it; :meth:`_took` may check each chunk."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self.chunks = chunks
+        self.pending = bytearray()
+        self.digest = hashlib.sha256()
+        self.count = 0
+
+    def _took(self, chunk: bytes) -> None:
+        """Called for each chunk once it is hashed and counted."""
+
+    def _pull(self) -> bool:
+        chunk = next(self.chunks, None)
+        if chunk is None:
+            return False
+        self.digest.update(chunk)
+        self.count += len(chunk)
+        self._took(chunk)
+        self.pending += chunk
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while (size < 0 or len(self.pending) < size) and self._pull():
+            pass
+        taken = bytes(self.pending if size < 0 else self.pending[:size])
+        del self.pending[:len(taken)]
+        return taken
+
+
 def new_key() -> str:
     return uuid.uuid4().hex
 

@@ -114,7 +114,6 @@ class SqsRunner(Runner):
                            "after their error reply (create queues with 'realnet sqs create-queue')")
 
     async def serve(self) -> None:
-        self.counters.values["in_flight"] = 0
         helpers = [asyncio.create_task(self._keep_visible(), name="realnet-sqs-visibility"),
                    asyncio.create_task(self._forget_old(), name="realnet-sqs-forget")]
         receivers = [asyncio.create_task(self._receive_loop(), name=f"realnet-sqs-receive-{n}")
@@ -252,15 +251,25 @@ class SqsRunner(Runner):
 
     def _give_back(self, messages: list[dict[str, Any]]) -> None:
         """Make messages visible again now (from any thread); best effort."""
-        for start in range(0, len(messages), BATCH):
-            entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                       for n, m in enumerate(messages[start:start + BATCH])]
+        failed = self._set_visibility([m["ReceiptHandle"] for m in messages], 0)
+        if failed:
+            self.log.write(f"sqs: could not release {len(failed)} message(s) ({failed[0][1]}); "
+                           "they become visible when their timeout ends")
+
+    def _set_visibility(self, receipts: list[str], seconds: int) -> list[tuple[str, RealnetError]]:
+        """Set the visibility of messages, ten a call (blocking); the receipts whose call
+        failed, with why."""
+        failed: list[tuple[str, RealnetError]] = []
+        for start in range(0, len(receipts), BATCH):
+            chunk = receipts[start:start + BATCH]
+            entries = [{"Id": str(n), "ReceiptHandle": r, "VisibilityTimeout": seconds}
+                       for n, r in enumerate(chunk)]
             try:
-                self._sqs("release messages", "change_message_visibility_batch",
+                self._sqs("change visibility", "change_message_visibility_batch",
                           QueueUrl=self.queue_url, Entries=entries)
             except RealnetError as e:
-                self.log.write(f"sqs: could not release {len(entries)} message(s) ({e}); "
-                               "they become visible when their timeout ends")
+                failed += [(r, e) for r in chunk]
+        return failed
 
     # -- one message ---------------------------------------------------------------------
     async def _handle(self, message: dict[str, Any]) -> None:
@@ -417,19 +426,14 @@ class SqsRunner(Runner):
             await asyncio.sleep(every)
             now = time.monotonic()
             due = [r for r, at in list(self._held.items()) if now - at >= self.visibility / 2]
-            for start in range(0, len(due), BATCH):
-                chunk = due[start:start + BATCH]
-                entries = [{"Id": str(n), "ReceiptHandle": r, "VisibilityTimeout": self.visibility}
-                           for n, r in enumerate(chunk)]
-                try:
-                    await self._call(self._sqs, "extend visibility", "change_message_visibility_batch",
-                                     QueueUrl=self.queue_url, Entries=entries)
-                except RealnetError as e:
-                    self.log.write(f"sqs: could not extend visibility ({e})")
-                    continue
-                for receipt in chunk:
-                    if receipt in self._held:
-                        self._held[receipt] = now
+            if not due:
+                continue
+            failed = dict(await self._call(self._set_visibility, due, self.visibility))
+            if failed:
+                self.log.write(f"sqs: could not extend visibility ({next(iter(failed.values()))})")
+            for receipt in due:
+                if receipt in self._held and receipt not in failed:
+                    self._held[receipt] = now
 
     async def _forget_old(self) -> None:
         window = self.settings.sqs_request_window

@@ -5,12 +5,12 @@ allow. Both stream in constant memory."""
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from realnet.core.errors import NotFound, PermissionDenied, StoreError
+from realnet.storage.base import HashingReader
 
 if TYPE_CHECKING:
     from realnet.config import Settings
@@ -61,12 +61,12 @@ class ObjectRefs:
 
         bucket, key = self._allowed(ref, "to")
         item, chunks = open_read(context, path)
-        reader = _VerifyingReader(chunks)
+        reader = HashingReader(chunks)
         where = f"s3://{bucket}/{key}"
         extra = {"ContentType": item.attributes.get("content_type") or "application/octet-stream"}
         self._call(where, "write", lambda: self._s3().upload_fileobj(reader, bucket, key, ExtraArgs=extra))
         size, sha = item.attributes.get("size"), item.attributes.get("sha256")
-        if reader.size != size or reader.digest.hexdigest() != sha:
+        if reader.count != size or reader.digest.hexdigest() != sha:
             self._call(where, "remove", lambda: self._s3().delete_object(Bucket=bucket, Key=key))
             raise StoreError(f"{path}: the stored content does not match its size and sha256; "
                              f"{where} was not kept")
@@ -102,26 +102,3 @@ def _chunks(body: Any, where: str) -> Iterator[bytes]:
 def _plain(content_type: str | None) -> str | None:
     """S3's default type says nothing: let the name decide instead."""
     return None if content_type in (None, "", "binary/octet-stream") else content_type
-
-
-class _VerifyingReader:
-    """A file object over content chunks for boto3's managed upload, hashing on the way."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self.chunks = chunks
-        self.pending = bytearray()
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self.pending) < size:
-            chunk = next(self.chunks, None)
-            if chunk is None:
-                break
-            self.digest.update(chunk)
-            self.size += len(chunk)
-            self.pending += chunk
-        taken = bytes(self.pending if size < 0 else self.pending[:size])
-        del self.pending[:len(taken)]
-        return taken
-
