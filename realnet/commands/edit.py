@@ -96,11 +96,14 @@ def register(group: click.Group) -> None:
     @group.command("cp")
     @click.argument("source")
     @click.argument("target")
+    @click.option("-r", "--recursive", is_flag=True,
+                  help="Accepted for habit: cp always copies the whole subtree.")
     @parents_option
     @output_option
     @click.pass_context
-    def cp(ctx, source, target, parents, output):
-        """Copy an item with its subtree (into TARGET if it is a folder)."""
+    def cp(ctx, source, target, recursive, parents, output):
+        """Copy an item with its subtree (into TARGET if it is a folder), also from one
+        provider to another (a document into the store, the store onto a mounted folder)."""
         session = session_of(ctx)
         item = session.context.copy(session.resolve(source), session.resolve(target),
                                     parents=parents)

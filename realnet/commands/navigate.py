@@ -6,11 +6,34 @@ import click
 
 from realnet.commands import output as output_module
 from realnet.commands.common import expand, output_option, session_of
-from realnet.commands.output import ItemDetail, ItemList, Text, TreeView
-from realnet.core.errors import ValidationError
+from realnet.commands.output import ItemDetail, ItemList, Text, TreeView, Value
+from realnet.core import paths
+from realnet.core.errors import NotFound, RealnetError, ValidationError
 from realnet.core.item import ORDERS
 
 TREE_LIMIT = 10_000
+
+
+_MISSING = object()
+
+
+def _attribute_at(session, path: str):
+    """``/a/b/name`` where ``name`` is an attribute of ``/a/b`` (and no item): its value."""
+    if path == "/":
+        return _MISSING
+    try:
+        holder = session.context.shown(session.context.get(paths.parent_of(path)))
+    except RealnetError:
+        return _MISSING
+    return holder.attributes.get(paths.name_of(path), _MISSING)
+
+
+def _is_file(session, item) -> bool:
+    types = getattr(session.context, "types", None)
+    try:
+        return types is not None and item.type in types and types.is_a(item.type, "File")
+    except RealnetError:
+        return False
 
 
 def register(group: click.Group) -> None:
@@ -79,13 +102,23 @@ def register(group: click.Group) -> None:
     @output_option
     @click.pass_context
     def get(ctx, path, reveal, output):
-        """Show one item: identity, type, version, times and attributes."""
+        """Show one item: identity, type, version, times and attributes; or, for
+        PATH/NAME where NAME is an attribute of PATH, that attribute's value."""
         session = session_of(ctx)
         if reveal:
             item = session.context.reveal(session.resolve(path))
             output_module.emit(ItemDetail(item), output, stream=session.stdout)
             return
-        session.emit(ItemDetail(session.context.get(session.resolve(path))), output)
+        resolved = session.resolve(path)
+        try:
+            item = session.context.get(resolved)
+        except NotFound:
+            value = _attribute_at(session, resolved)
+            if value is _MISSING:
+                raise
+            session.emit(Value(value), output)
+            return
+        session.emit(ItemDetail(item), output)
 
     @group.command("cat")
     @click.argument("targets", metavar="PATH...", nargs=-1, required=True)
@@ -96,7 +129,7 @@ def register(group: click.Group) -> None:
         for pattern in targets:
             for path in expand(session, pattern):
                 item = session.context.get(path)
-                if item.attributes.get("storage_key"):  # a file: its bytes, streamed and checked
+                if item.attributes.get("storage_key") or _is_file(session, item):  # bytes, checked
                     from realnet.commands.content import stream_verified
 
                     stream_verified(session, *session.context.read_content(path))

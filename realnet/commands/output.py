@@ -43,6 +43,16 @@ class Text:
 
 
 @dataclass(frozen=True, slots=True)
+class Value:
+    """One attribute's value (``get /config/database/port``): text as it is, the rest as JSON."""
+
+    value: Any
+
+    def data(self) -> Any:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
 class Record:
     """A small mapping shown as ``key: value`` lines (``info``, ``init``, ``rm``)."""
 
@@ -160,6 +170,8 @@ def plain(result: Any) -> str:
         return "\n".join(lines)
     if isinstance(result, Text):
         return result.text
+    if isinstance(result, Value):
+        return _plain_value(result.value)
     if isinstance(result, Record):
         if result.message is not None:
             return result.message

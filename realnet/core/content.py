@@ -20,6 +20,7 @@ from realnet.core.item import Item, ItemDraft
 
 if TYPE_CHECKING:
     from realnet.core.context import Context
+    from realnet.providers.mounted import MountedProvider
 
 FILE_TYPE = "File"
 #: Attributes only content writes set: naming another item's key would read its bytes.
@@ -59,9 +60,12 @@ def guess_type(name: str) -> str:
 def put(context: Context, path: str, chunks: Iterable[bytes], *, content_type: str | None = None,
         parents: bool = False) -> Item:
     """Create the file item at ``path``, or replace its content; returns the item."""
-    store = store_of(context)
     path = paths.normalize(path)
+    mounted = _mounted(context, path)
     existing = context.provider.get_many([path]).get(path)
+    if mounted is not None:
+        return _put_mounted(context, mounted, path, existing, chunks, content_type, parents)
+    store = store_of(context)
     if existing is not None:
         current = context.guard.require(existing, "write")
         if not context.types.is_a(current.type, FILE_TYPE):
@@ -81,6 +85,33 @@ def put(context: Context, path: str, chunks: Iterable[bytes], *, content_type: s
         raise
     if replaced:
         release(context, [replaced])
+    return item
+
+
+def _mounted(context: Context, path: str) -> MountedProvider | None:
+    """The mounted provider that holds ``path``, if a mount does."""
+    from realnet.providers.mounted import MountedProvider
+
+    owner = getattr(context.provider, "owner_of", None)
+    provider = owner(path) if owner is not None else None
+    return provider if isinstance(provider, MountedProvider) else None
+
+
+def _put_mounted(context: Context, provider: MountedProvider, path: str, existing: Item | None,
+                 chunks: Iterable[bytes], content_type: str | None, parents: bool) -> Item:
+    """Bytes for a file below a mount go to the mounted source itself (a local folder)."""
+    if existing is not None:
+        current = context.guard.require(existing, "write")
+        if not context.types.is_a(current.type, FILE_TYPE):
+            raise ValidationError(f"{path}: a {current.type} holds no file content")
+    else:
+        with context.provider.transaction():
+            if parents:
+                context._make_parents(path)
+            _may_create(context, path, False)
+    provider.check_writable(path)
+    item = provider.write_content(path, chunks, content_type=content_type)
+    context._after_write(path)
     return item
 
 
@@ -131,6 +162,9 @@ def open_read(context: Context, path: str, start: int = 0, end: int | None = Non
 
 def read_bytes(context: Context, item: Item, start: int = 0, end: int | None = None) -> Iterator[bytes]:
     """The bytes of a file item the caller has already read (and so may read)."""
+    mounted = _mounted(context, item.path)
+    if mounted is not None:
+        return mounted.read_content(item.path, start, end)
     key = item.attributes.get("storage_key")
     if not context.types.is_a(item.type, FILE_TYPE) or not key:
         raise ValidationError(f"{item.path}: a {item.type} without content (put some with 'put')")
@@ -138,8 +172,11 @@ def read_bytes(context: Context, item: Item, start: int = 0, end: int | None = N
 
 
 def keys_below(context: Context, path: str) -> list[str]:
-    """The content keys of ``path`` and every file item below it."""
-    provider = context.provider
+    """The content keys of ``path`` and every file item below it (in the store: what is
+    mounted keeps its bytes where it is)."""
+    if _mounted(context, path) is not None:
+        return []
+    provider = getattr(context, "store", context.provider)
     files = context.types.subtypes(FILE_TYPE) if FILE_TYPE in context.types else []
     found = [provider.get(path)]
     cursor = None

@@ -21,6 +21,7 @@ from realnet.core.errors import (
     InvalidPath,
     NotFound,
     PermissionDenied,
+    RealnetError,
     StoreError,
     ValidationError,
 )
@@ -85,6 +86,39 @@ def text_of(context: Any, item: Item) -> str:
     return text
 
 
+class _Catalogue:
+    """What the mount table asks of the types: which are mounts, their settings, and
+    the provider a mount item opens (through its type's resource)."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self._mount_types: tuple[TypeRegistry, frozenset[str]] | None = None
+
+    def mount_types(self) -> frozenset[str]:
+        from realnet.resources.mounts import MountResource
+
+        types = self.context.types
+        if self._mount_types is None or self._mount_types[0] is not types:
+            names = set()
+            for typedef in types:
+                module = types.module(typedef.name)
+                if typedef.abstract or not module:
+                    continue
+                try:
+                    if issubclass(self.context.resources.get(module), MountResource):
+                        names.add(typedef.name)
+                except RealnetError:
+                    continue  # a plugin that is not installed: its items are not mounts
+            self._mount_types = (types, frozenset(names))
+        return self._mount_types[1]
+
+    def settings_of(self, type_name: str) -> frozenset[str]:
+        return frozenset(self.context.types.attributes(type_name))
+
+    def open_mount(self, item: Item) -> Any:
+        return self.context.resource(item.type).open(item)  # type: ignore[attr-defined]
+
+
 class Context:
     """One user's view of one store."""
 
@@ -98,7 +132,14 @@ class Context:
         secrets: SecretSealer | None = None,
         content: ContentStore | None = None,
     ) -> None:
-        self.provider = provider
+        from realnet.providers.mounts import MountTable
+
+        if isinstance(provider, MountTable):  # another context's: share its store, not its table
+            provider = provider.store
+        #: The store itself; ``provider`` is the mount table in front of it, which every
+        #: path goes through.
+        self.store = provider
+        self.provider = MountTable(provider, _Catalogue(self))
         self.secrets = secrets
         self.content = content
         self.resources = resources
@@ -119,14 +160,14 @@ class Context:
 
     def ensure_initialized(self) -> None:
         """A new, empty store is initialized on first use, so the embedded default needs no step."""
-        if not self.provider.exists(TYPES_FOLDER):
+        if not self.store.exists(TYPES_FOLDER):
             self.init()
 
     def _load_types(self) -> TypeRegistry:
         self.ensure_initialized()
-        self._types_generation = self.provider.generation(TYPES_GENERATION)
+        self._types_generation = self.store.generation(TYPES_GENERATION)
         definitions: list[TypeDef] = []
-        for item in self.provider.walk(TYPES_FOLDER, max_depth=1):
+        for item in self.store.walk(TYPES_FOLDER, max_depth=1):
             if item.type != "Type":
                 continue
             try:
@@ -156,7 +197,7 @@ class Context:
     def _apply(self, plan: InitPlan) -> InitReport:
         registry = TypeRegistry(plan.types)
         created = updated = unchanged = items = 0
-        provider = self.provider
+        provider = self.store  # the types decide what is a mount: the table cannot route yet
         with provider.transaction():
             provider.lock("realnet-init")  # replicas starting together initialize once
             if not provider.exists(paths.ROOT):
@@ -186,20 +227,23 @@ class Context:
                 if initial.path not in present:
                     items += self._create_with_instances(
                         registry, initial.path, initial.type, initial.attributes, LOCAL_ADMIN,
-                        acl=initial.acl,
+                        acl=initial.acl, provider=provider,
                     )
             home = paths.join(HOME_FOLDER, LOCAL_ADMIN)
             if home not in present and provider.exists(HOME_FOLDER):
-                items += self._create_with_instances(registry, home, "Folder", {}, LOCAL_ADMIN)
+                items += self._create_with_instances(registry, home, "Folder", {}, LOCAL_ADMIN,
+                                                     provider=provider)
         self._types = None
+        self.provider.forget()
         return InitReport(plan.files, created, updated, unchanged, items)
 
     def _create_with_instances(
         self, registry: TypeRegistry, path: str, type_name: str,
         attributes: Mapping[str, Any], owner: str, *, acl: tuple[Any, ...] = (),
+        provider: Provider | None = None,
     ) -> int:
-        self.provider.create(ItemDraft(path=path, type=type_name, owner=owner, attributes=attributes,
-                                       acl=acl))
+        provider = provider or self.provider
+        provider.create(ItemDraft(path=path, type=type_name, owner=owner, attributes=attributes, acl=acl))
         count = 1
         for typedef_name in reversed(registry.lineage(type_name)):
             for instance in registry.get(typedef_name).instances:
@@ -208,7 +252,8 @@ class Context:
                     child_type, instance.get("attributes", {}), where=path
                 )
                 count += self._create_with_instances(
-                    registry, paths.join(path, instance["name"]), child_type, child_attrs, owner
+                    registry, paths.join(path, instance["name"]), child_type, child_attrs, owner,
+                    provider=provider,
                 )
         return count
 
@@ -364,7 +409,7 @@ class Context:
         refuse_managed(self, type_name, attributes, path)
         checked = registry.validate(type_name, attributes, where=path, from_text=from_text,
                                     fill_defaults=fill_defaults)
-        self.resource(type_name).validate(path, checked)
+        self.resource(type_name).check(path, type_name, checked)
         return self.seal(type_name, checked, list(checked))
 
     def _check_parent(self, path: str, type_name: str) -> None:
@@ -452,7 +497,7 @@ class Context:
             # Values already stored were checked when written; only re-convert the new ones.
             for key in item.attributes.keys() - changes.keys() - set(unset):
                 checked[key] = item.attributes[key]
-            self.resource(item.type).validate(path, checked)
+            self.resource(item.type).check(path, item.type, checked)
             self.seal(item.type, checked, changes.keys())
             updated = self.provider.update(path, checked, expected_version=item.version)
         self._after_write(path)
@@ -497,9 +542,20 @@ class Context:
                 raise InvalidPath(f"{target}: cannot move or copy {source} into itself")
             if parents:
                 self._make_parents(target)
+            from realnet.providers.mounts import crossing
+
             try:
+                if crossing(self.provider, source, target, copy=copy):
+                    from realnet.core.crossing import relocate_across
+
+                    result = relocate_across(self, source, target, copy=copy)
+                    self._after_write(source)
+                    self._after_write(target)
+                    return result
                 self._check_parent(target, item.type)
             except NotFound as e:
+                if e.path != paths.parent_of(target):
+                    raise
                 raise NotFound(paths.parent_of(target),
                                "parent folder does not exist (use -p to create it)") from e
             if copy:
@@ -542,6 +598,8 @@ class Context:
         if self._types is not None and generations.get(TYPES_GENERATION, 0) != self._types_generation:
             self._types = None
             self._resource_instances.clear()
+            self.provider.forget()
+        self.provider.refresh(generations)
 
     def _after_write(self, path: str) -> None:
         self.guard.refresh()

@@ -84,6 +84,12 @@ class PermissionDenied(RealnetError):
     code = "forbidden"
 
 
+class ReadOnly(PermissionDenied):
+    """A change below a read-only mount."""
+
+    code = "read_only"
+
+
 class StoreError(RealnetError):
     """The store cannot be used: corrupt, foreign, too new, or unreachable."""
 

@@ -27,7 +27,7 @@ FIXED_LAYERS = {"core.json": 0, "controls.json": 1, "views.json": 1, "forms.json
 LAYER_NAMES = ("core", "controls/views/forms", "resource types", "app types", "apps", "access")
 TYPE_KEYS = {
     "name", "base", "description", "module", "abstract", "attributes",
-    "children", "instances", "icon", "views", "forms",
+    "children", "instances", "icon", "views", "forms", "open",
 }
 ATTR_KEYS = {"kind", "required", "default", "description", "values"}
 ITEM_KEYS = {"path", "type", "attributes", "acl"}
@@ -116,6 +116,13 @@ def parse_attribute(name: str, spec: Any, where: str) -> AttributeDef:
     return attr
 
 
+def _flag(spec: dict[str, Any], key: str, where: str) -> bool:
+    value = spec.get(key, False)
+    if not isinstance(value, bool):
+        raise ValidationError(f"{where}: '{key}' must be true or false")
+    return value
+
+
 def _fields(attr: AttributeDef) -> dict[str, Any]:
     return {s: getattr(attr, s) for s in AttributeDef.__slots__}
 
@@ -155,6 +162,7 @@ def parse_type(spec: Any, source: str) -> TypeDef:
         module=spec.get("module"),
         abstract=bool(spec.get("abstract", False)),
         attributes=attributes,
+        open=_flag(spec, "open", where),
         children=None if children is None else _names(children, where, "children"),
         instances=tuple(instances),
         icon=spec.get("icon", ""),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +16,7 @@ from realnet.core.errors import UnknownType, ValidationError
 KINDS = ("string", "text", "int", "float", "bool", "datetime", "json", "secret", "ref", "enum")
 ANY_CHILD = "*"
 MAX_STRING = 1024
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,8 @@ class TypeDef:
     module: str | None = None
     abstract: bool = False
     attributes: Mapping[str, AttributeDef] = field(default_factory=dict)
+    #: Attributes not declared are allowed too, as JSON values (document nodes).
+    open: bool = False
     children: tuple[str, ...] | None = None
     instances: tuple[Mapping[str, Any], ...] = ()
     icon: str = ""
@@ -65,6 +70,8 @@ class TypeDef:
             out["module"] = self.module
         if self.abstract:
             out["abstract"] = True
+        if self.open:
+            out["open"] = True
         if self.attributes:
             out["attributes"] = {n: a.to_dict() for n, a in self.attributes.items()}
         if self.children is not None:
@@ -157,6 +164,20 @@ def coerce(attr: AttributeDef, value: Any, *, where: str, from_text: bool) -> An
     raise ValidationError(f"{label} has unknown kind {kind!r}")
 
 
+def open_value(name: str, value: Any, *, where: str, from_text: bool) -> Any:
+    """An undeclared attribute of an open type: any JSON value. From the command line,
+    text that parses as JSON is that value (``5433``, ``true``, ``"5433"``), other text
+    is itself (``db.example``)."""
+    label = f"{where}: attribute '{name}'"
+    if not name or "\x00" in name or _CONTROL_CHARS.search(name):
+        raise ValidationError(f"{label}: an attribute name must be non-empty, without control characters")
+    if from_text and isinstance(value, str):
+        with contextlib.suppress(json.JSONDecodeError):
+            value = json.loads(value)
+    attr = AttributeDef(name=name, kind="json")
+    return coerce(attr, value, where=where, from_text=False)
+
+
 class TypeRegistry:
     """All known types with inheritance resolved; read-only once built."""
 
@@ -209,6 +230,10 @@ class TypeRegistry:
             self._attrs[name] = cached
         return cached
 
+    def is_open(self, name: str) -> bool:
+        """Whether items of this type take attributes their type does not declare."""
+        return any(self._types[t].open for t in self.lineage(name))
+
     def allowed_children(self, name: str) -> tuple[str, ...]:
         for type_name in self.lineage(name):
             children = self._types[type_name].children
@@ -251,8 +276,12 @@ class TypeRegistry:
         """Return the attributes checked, converted and completed with defaults."""
         known = self.attributes(type_name)
         out: dict[str, Any] = {}
+        open_type = self.is_open(type_name)
         for key, value in attributes.items():
             attr = known.get(key)
+            if attr is None and open_type:
+                out[key] = open_value(key, value, where=where, from_text=from_text)
+                continue
             if attr is None:
                 names = ", ".join(sorted(known)) or "none"
                 raise ValidationError(

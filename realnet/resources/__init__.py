@@ -19,6 +19,8 @@ BUILTIN: dict[str, str] = {
     "link": "realnet.resources.builtin:LinkResource",
     "type": "realnet.resources.builtin:TypeResource",
     "app": "realnet.resources.builtin:AppResource",
+    "documents": "realnet.resources.mounts:DocumentsResource",
+    "filetree": "realnet.resources.mounts:FileTreeResource",
 }
 
 

@@ -19,6 +19,11 @@ class Resource:
     def validate(self, path: str, attributes: Mapping[str, Any]) -> None:
         """Raise a :class:`ValidationError` naming ``path`` when the attributes are unacceptable."""
 
+    def check(self, path: str, type_name: str, attributes: Mapping[str, Any]) -> None:
+        """Called by the tree before every create and update; resources that serve several
+        types override this one to know which."""
+        self.validate(path, attributes)
+
     def text(self, item: Item) -> str | None:
         """The readable content of an item for ``cat``; None when it has none."""
         return None

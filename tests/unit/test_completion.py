@@ -267,10 +267,12 @@ def test_completer_commands(completer: ShellCompleter) -> None:
 
 
 def test_completer_types(completer: ShellCompleter) -> None:
-    assert complete(completer, "create x --type Doc") == [("Document", -3)]
+    assert complete(completer, "create x --type Doc") == [
+        ("Document", -3), ("DocumentList", -3), ("DocumentObject", -3)]
     offered = texts(completer, "create x --type ")
     assert "Folder" in offered
     assert "Item" not in offered  # abstract types cannot be created
+    assert "Mount" not in offered and "YamlDocument" in offered
 
 
 def test_completer_flags_and_choices(completer: ShellCompleter) -> None:

@@ -12,6 +12,7 @@ STATUS = {
     "invalid_path": 400,
     "unauthorized": 401,
     "forbidden": 403,
+    "read_only": 403,
     "not_found": 404,
     "exists": 409,
     "conflict": 409,

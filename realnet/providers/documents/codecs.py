@@ -1,0 +1,268 @@
+"""Reading and writing JSON, YAML and XML documents.
+
+Each codec reads fast (orjson, libyaml's C loader, defusedxml) for everything that
+only looks, and for a change reads the file again in a form it can write back:
+YAML through ruamel's round-trip loader, which keeps comments, key order, quoting and
+indentation. Every parse error names the file, line and column.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import re
+from typing import Any
+
+from realnet.core.errors import ValidationError
+
+
+class Codec:
+    name = "document"
+    kind = "document"
+
+    def load(self, data: bytes, source: str) -> Any:
+        """The document for reading."""
+        raise NotImplementedError
+
+    def load_for_edit(self, data: bytes, source: str) -> Any:
+        """The document in a form :meth:`dump` writes back faithfully."""
+        return self.load(data, source)
+
+    def dump(self, document: Any, original: bytes) -> bytes:
+        raise NotImplementedError
+
+    def top(self, document: Any) -> Any:
+        """The object or list at the top of a loaded document."""
+        return document
+
+    def check_key(self, key: str, where: str, *, value: bool) -> None:
+        """Refuse a name this format cannot hold."""
+
+
+def _check_top(document: Any, source: str, kind: str) -> Any:
+    if not isinstance(document, dict | list):
+        raise ValidationError(f"{source}: a mounted {kind} must hold an object or a list at the top, "
+                              f"not {type(document).__name__}")
+    return document
+
+
+class JsonCodec(Codec):
+    name = "json"
+    kind = "JSON document"
+
+    def load(self, data: bytes, source: str) -> Any:
+        import orjson
+
+        try:
+            document = orjson.loads(data)
+        except orjson.JSONDecodeError as e:
+            raise ValidationError(f"{source}: not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})"
+                                  ) from None
+        return _check_top(document, source, self.kind)
+
+    def dump(self, document: Any, original: bytes) -> bytes:
+        indent: int | str | None = None
+        match = re.search(rb"\n([ \t]+)\S", original)
+        if match:
+            whitespace = match.group(1).decode()
+            indent = whitespace if "\t" in whitespace else len(whitespace)
+        separators = None if indent is not None or b", " in original[:4096] else (",", ":")
+        text = json.dumps(document, indent=indent, ensure_ascii=False, separators=separators)
+        if original.endswith(b"\n"):
+            text += "\n"
+        return text.encode("utf-8")
+
+
+class YamlCodec(Codec):
+    name = "yaml"
+    kind = "YAML document"
+
+    def load(self, data: bytes, source: str) -> Any:
+        import yaml
+
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        try:
+            document = yaml.load(data, Loader=loader)  # noqa: S506 - a safe loader
+        except yaml.MarkedYAMLError as e:
+            raise ValidationError(f"{source}: not valid YAML: {_yaml_problem(e)}") from None
+        except yaml.YAMLError as e:
+            raise ValidationError(f"{source}: not valid YAML: {e}") from None
+        return _check_top(document, source, self.kind)
+
+    def _round_trip(self):
+        from ruamel.yaml import YAML
+
+        yaml = YAML(typ="rt")
+        yaml.preserve_quotes = True
+        yaml.width = 4096  # never fold long lines that were not folded
+        return yaml
+
+    def load_for_edit(self, data: bytes, source: str) -> Any:
+        from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+        yaml = self._round_trip()
+        try:
+            document = yaml.load(data)
+        except MarkedYAMLError as e:
+            raise ValidationError(f"{source}: not valid YAML: {_yaml_problem(e)}") from None
+        except YAMLError as e:
+            raise ValidationError(f"{source}: not valid YAML: {e}") from None
+        return _check_top(document, source, self.kind)
+
+    def dump(self, document: Any, original: bytes) -> bytes:
+        yaml = self._round_trip()
+        mapping, sequence, offset = guess_indent(original.decode("utf-8", errors="replace"))
+        yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
+        if original.lstrip().startswith(b"---"):
+            yaml.explicit_start = True
+        out = io.BytesIO()
+        yaml.dump(document, out)
+        return out.getvalue()
+
+
+def _content_lines(text: str) -> list[tuple[int, str]]:
+    out = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            out.append((len(line) - len(line.lstrip(" ")), stripped))
+    return out
+
+
+def guess_indent(text: str) -> tuple[int, int, int]:
+    """(mapping indent, sequence indent, dash offset) as the file writes them, so that
+    writing it back changes only what was changed."""
+    mapping, offset = None, None
+    lines = _content_lines(text)
+    for (indent, line), (next_indent, next_line) in itertools.pairwise(lines):
+        if not line.split(" #")[0].endswith(":") or next_indent < indent:
+            continue
+        if next_line.startswith("- ") or next_line == "-":
+            if offset is None:
+                offset = next_indent - indent
+        elif mapping is None and next_indent > indent:
+            mapping = next_indent - (indent + 2 if line.startswith("- ") else indent)
+        if mapping is not None and offset is not None:
+            break
+    mapping = mapping if mapping and mapping > 0 else 2
+    offset = offset or 0
+    return mapping, max(offset + 2, mapping), offset
+
+
+def _yaml_problem(error: Any) -> str:
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    problem = getattr(error, "problem", None) or getattr(error, "context", None) or "cannot parse"
+    if mark is None:
+        return str(problem)
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+
+
+_XML_NAME = re.compile(r"(\{[^{}]*\})?[A-Za-z_][\w.\-]*(:[A-Za-z_][\w.\-]*)?")
+TEXT = "#text"
+
+
+class XmlCodec(Codec):
+    """Elements are objects; ``@name`` keys are XML attributes; elements with only text
+    are values; repeated elements are lists; ``#text`` is an element's own text."""
+
+    name = "xml"
+    kind = "XML document"
+
+    def load(self, data: bytes, source: str) -> Any:
+        import defusedxml
+        from defusedxml.ElementTree import ParseError, fromstring
+
+        try:
+            root = fromstring(data)
+        except ParseError as e:
+            line, column = getattr(e, "position", (0, 0))
+            message = str(e).split(":")[0]
+            raise ValidationError(f"{source}: not valid XML: {message} (line {line}, column {column + 1})"
+                                  ) from None
+        except defusedxml.DefusedXmlException as e:
+            raise ValidationError(f"{source}: refused: the XML declares entities or refers to external "
+                                  f"resources, which are not read ({type(e).__name__})") from None
+        return {"tag": root.tag, "node": _element_node(root),
+                "declaration": data.lstrip().startswith(b"<?xml")}
+
+    def dump(self, document: Any, original: bytes) -> bytes:
+        from xml.etree import ElementTree as ET
+
+        root = _node_element(document["tag"], document["node"], ET)
+        ET.indent(root, space=_xml_indent(original))
+        text = ET.tostring(root, encoding="unicode")
+        if document.get("declaration"):
+            text = '<?xml version="1.0" encoding="UTF-8"?>\n' + text
+        return (text + "\n").encode("utf-8")
+
+    def top(self, document: Any) -> Any:
+        return document["node"]
+
+    def check_key(self, key: str, where: str, *, value: bool) -> None:
+        name = key[1:] if value and key.startswith("@") else key
+        if value and key == TEXT:
+            return
+        if not _XML_NAME.fullmatch(name):
+            raise ValidationError(f"{where}: {name!r} is not a valid XML name")
+
+
+def _xml_indent(original: bytes) -> str:
+    match = re.search(rb">\n([ \t]+)<", original)
+    return match.group(1).decode() if match else "  "
+
+
+def _is_leaf(element: Any) -> bool:
+    return not len(element) and not element.attrib
+
+
+def _element_node(element: Any) -> dict:
+    node: dict[str, Any] = {f"@{k}": v for k, v in element.attrib.items()}
+    groups: dict[str, list[Any]] = {}
+    for child in element:
+        if isinstance(child.tag, str):  # comments and processing instructions are skipped
+            groups.setdefault(child.tag, []).append(child)
+    text = (element.text or "").strip()
+    if text:
+        node[TEXT] = text
+    for tag, members in groups.items():
+        if len(members) == 1:
+            only = members[0]
+            node[tag] = (only.text or "").strip() if _is_leaf(only) else _element_node(only)
+        elif all(_is_leaf(m) for m in members):
+            node[tag] = [(m.text or "").strip() for m in members]
+        else:
+            node[tag] = [_element_node(m) if not _is_leaf(m) else {TEXT: (m.text or "").strip()}
+                         for m in members]
+    return node
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _node_element(tag: str, node: Any, ET: Any) -> Any:
+    element = ET.Element(tag)
+    if not isinstance(node, dict):
+        element.text = _text(node)
+        return element
+    for key, value in node.items():
+        if key.startswith("@"):
+            element.set(key[1:], _text(value))
+        elif key == TEXT:
+            element.text = _text(value)
+        elif isinstance(value, list):
+            for entry in value:
+                element.append(_node_element(key, entry, ET))
+        else:
+            element.append(_node_element(key, value, ET))
+    return element
+
+
+CODECS: dict[str, Codec] = {"json": JsonCodec(), "yaml": YamlCodec(), "xml": XmlCodec()}

@@ -1,0 +1,384 @@
+"""A folder of this machine mounted as a subtree: folders are Folders, files are Files.
+
+Nothing outside the mounted folder is ever reached. A symbolic link that leads out of
+it is neither listed nor followed; paths are resolved and then opened component by
+component with ``O_NOFOLLOW`` from the mounted folder down, so a link swapped in
+between the check and the open fails instead of escaping. Listing a large folder reads
+its names once (cached until the folder changes) and looks at the files of one page
+only, so the first page of 100,000 files costs one directory read and a hundred stats.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import os
+import shutil
+import stat
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from realnet.core import paths
+from realnet.core.access import Visibility
+from realnet.core.errors import (
+    AlreadyExists,
+    InvalidPath,
+    NotEmpty,
+    NotFound,
+    RealnetError,
+    StoreError,
+    ValidationError,
+)
+from realnet.core.item import ChildrenPage, Item, ItemDraft
+from realnet.providers.listing import timestamp, visible_to
+from realnet.providers.mounted import MountedProvider
+from realnet.providers.sql import cursors
+
+FOLDER, FILE = "Folder", "File"
+CHUNK = 1 << 20
+_LISTINGS: OrderedDict[str, tuple[tuple[int, int], list[str]]] = OrderedDict()
+_LISTINGS_SIZE = 64
+_LISTINGS_LOCK = threading.Lock()
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def _valid_name(name: str) -> bool:
+    try:
+        paths.check_name(name)
+        name.encode("utf-8")
+    except (RealnetError, UnicodeEncodeError):
+        return False  # bytes that are not UTF-8, control characters: no item can name it
+    return True
+
+
+class FileTreeProvider(MountedProvider):
+    kind = "folder"
+    capabilities = frozenset({"content"})
+
+    def __init__(self, mount: Item, *, source: str, read_only: bool) -> None:
+        super().__init__(mount, source=source, read_only=read_only)
+        self.root = os.path.realpath(source)
+
+    # -- where things are ----------------------------------------------------------------
+    def _shown(self, real: str) -> str:
+        if real == self.root:
+            return self.source
+        return os.path.join(self.source, os.path.relpath(real, self.root))
+
+    def _real(self, path: str) -> str:
+        """The real location of ``path``, refused when it would lead out of the folder."""
+        real = os.path.realpath(os.path.join(self.root, *self.segments(path)))
+        if real != self.root and not real.startswith(self.root + os.sep):
+            raise InvalidPath(f"{path}: a symbolic link leads outside the mounted folder {self.source}; "
+                              "it is not followed")
+        return real
+
+    def _parts(self, real: str) -> list[str]:
+        return [] if real == self.root else os.path.relpath(real, self.root).split(os.sep)
+
+    def _open_folder(self, real: str) -> int:
+        """A descriptor of the folder ``real``, reached without following any link."""
+        try:
+            fd = os.open(self.root, _DIR_FLAGS & ~os.O_NOFOLLOW)
+        except OSError as e:
+            raise self._error(e, self.root, self.base) from None
+        try:
+            for part in self._parts(real):
+                next_fd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd = next_fd
+        except OSError as e:
+            os.close(fd)
+            raise self._error(e, real, real) from None
+        return fd
+
+    def _error(self, error: OSError, real: str, path: str) -> RealnetError:
+        shown = self._shown(real)
+        if isinstance(error, FileNotFoundError):
+            if real == self.root:
+                return StoreError(f"{self.source}: the mounted folder does not exist")
+            return NotFound(path)
+        if isinstance(error, PermissionError):
+            return StoreError(f"{shown}: permission denied (this process cannot use it)")
+        if error.errno in (getattr(os, "ELOOP", 40), getattr(os, "ENOTDIR", 20)):
+            return InvalidPath(f"{path}: changed into a symbolic link while being used; not followed")
+        return StoreError(f"{shown}: {error.strerror}")
+
+    def _stat(self, path: str, real: str) -> os.stat_result:
+        try:
+            return os.stat(real, follow_symlinks=False)
+        except OSError as e:
+            raise self._error(e, real, path) from None
+
+    def _item(self, path: str, st: os.stat_result) -> Item | None:
+        from realnet.core.content import guess_type
+
+        if stat.S_ISDIR(st.st_mode):
+            type_name, attributes = FOLDER, {}
+        elif stat.S_ISREG(st.st_mode):
+            type_name = FILE
+            attributes = {"content_type": guess_type(paths.name_of(path)), "size": st.st_size}
+        else:
+            return None  # sockets, devices, pipes: not items
+        return self.make_item(path, type_name, attributes, version=st.st_mtime_ns // 1000 or 1,
+                              updated=timestamp(st.st_mtime))
+
+    # -- reading ---------------------------------------------------------------------------
+    def get(self, path: str) -> Item:
+        if path == self.base:
+            return self.root_node()
+        real = self._real(path)
+        item = self._item(path, self._stat(path, real))
+        if item is None:
+            raise NotFound(path, "not a regular file or folder")
+        return item
+
+    def root_node(self) -> Item:
+        st = self._stat(self.base, self.root)
+        if not stat.S_ISDIR(st.st_mode):
+            raise StoreError(f"{self.source}: not a folder")
+        return self.make_item(self.base, FOLDER, {}, version=st.st_mtime_ns // 1000 or 1,
+                              updated=timestamp(st.st_mtime))._replace(id=self.mount.id,
+                                                                         parent_id=self.mount.parent_id)
+
+    def _names(self, path: str, real: str) -> list[str]:
+        """The sorted names in a folder, read again only when the folder changed."""
+        st = self._stat(path, real)
+        if not stat.S_ISDIR(st.st_mode):
+            raise ValidationError(f"{path}: a file, not a folder")
+        key = (st.st_ino, st.st_mtime_ns)
+        with _LISTINGS_LOCK:
+            cached = _LISTINGS.get(real)
+            if cached is not None and cached[0] == key:
+                _LISTINGS.move_to_end(real)
+                return cached[1]
+        fd = self._open_folder(real)
+        try:
+            names = sorted(n for n in os.listdir(fd) if _valid_name(n))
+        finally:
+            os.close(fd)
+        with _LISTINGS_LOCK:
+            _LISTINGS[real] = (key, names)
+            while len(_LISTINGS) > _LISTINGS_SIZE:
+                _LISTINGS.popitem(last=False)
+        return names
+
+    def _child(self, folder: str, real_folder: str, name: str) -> Item | None:
+        path = paths.join(folder, name)
+        real = os.path.join(real_folder, name)
+        try:
+            st = os.stat(real, follow_symlinks=False)
+            if stat.S_ISLNK(st.st_mode):
+                real = self._real(path)
+                st = os.stat(real, follow_symlinks=False)
+        except (OSError, InvalidPath):
+            return None  # gone meanwhile, unreadable, or a link that leads out: not shown
+        return self._item(path, st)
+
+    def child_items(self, path: str) -> list[Item]:
+        real = self.root if path == self.base else self._real(path)
+        items = (self._child(path, real, n) for n in self._names(path, real))
+        return [i for i in items if i is not None]
+
+    def children(self, path: str, *, order: str = "name", limit: int = 100, cursor: str | None = None,
+                 name_prefix: str | None = None, visible: Visibility | None = None) -> ChildrenPage:
+        key, descending = cursors.parse_order(order)
+        if key != "name":
+            return super().children(path, order=order, limit=limit, cursor=cursor,
+                                    name_prefix=name_prefix, visible=visible)
+        real = self.root if path == self.base else self._real(path)
+        names = self._names(path, real)
+        if name_prefix:
+            names = names[bisect.bisect_left(names, name_prefix):
+                          bisect.bisect_left(names, name_prefix + "\U0010ffff")]
+        if cursor is not None:
+            (last,) = cursors.decode(cursor, 1)
+            names = names[:bisect.bisect_left(names, last)] if descending \
+                else names[bisect.bisect_right(names, last):]
+        ordered = reversed(names) if descending else iter(names)
+        page: list[Item] = []
+        more = False
+        for name in ordered:
+            item = self._child(path, real, name)
+            if item is None or not visible_to(item, visible):
+                continue
+            if len(page) == limit:
+                more = True
+                break
+            page.append(item)
+        next_cursor = cursors.encode([page[-1].name]) if more and page else None
+        return ChildrenPage(items=tuple(page), next_cursor=next_cursor)
+
+    def has_children(self, item: Item) -> bool:
+        return item.type == FOLDER
+
+    def count_children(self, path: str) -> int:
+        return len(self.child_items(path))
+
+    def read_content(self, path: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        real = self._real(path)
+        folder = self._open_folder(os.path.dirname(real))
+        try:
+            fd = os.open(os.path.basename(real), os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
+                         dir_fd=folder)
+        except OSError as e:
+            raise self._error(e, real, path) from None
+        finally:
+            os.close(folder)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise ValidationError(f"{path}: a folder, not a file")
+        return _chunks(fd, start, end)
+
+    # -- writing ------------------------------------------------------------------------
+    def _target(self, path: str) -> tuple[str, str]:
+        """(real parent folder, name) for a new entry at ``path``."""
+        self.check_writable(path)
+        parent = paths.parent_of(path)
+        real_parent = self.root if parent == self.base else self._real(parent)
+        return real_parent, paths.name_of(path)
+
+    def accept(self, draft: ItemDraft) -> ItemDraft:
+        if draft.type == FILE or "storage_key" in draft.attributes:
+            return draft._replace(type=FILE, attributes={})
+        kept = {k: v for k, v in draft.attributes.items() if v not in (None, "")}
+        if kept:
+            raise ValidationError(f"{draft.path}: a folder on disk cannot keep attributes "
+                                  f"({', '.join(sorted(kept))}); only folders and files can be copied here")
+        return draft._replace(type=FOLDER, attributes={})
+
+    def create(self, draft: ItemDraft) -> Item:
+        real_parent, name = self._target(draft.path)
+        if draft.type not in (FOLDER, FILE):
+            raise ValidationError(f"{draft.path}: a mounted folder holds {FOLDER} and {FILE} items only, "
+                                  f"not a {draft.type}")
+        extra = set(draft.attributes) - {"content_type", "size"} if draft.type == FILE \
+            else set(draft.attributes)
+        if extra:
+            raise ValidationError(f"{draft.path}: a {draft.type.lower()} on disk cannot keep attributes "
+                                  f"({', '.join(sorted(extra))})")
+        folder = self._open_folder(real_parent)
+        try:
+            if draft.type == FOLDER:
+                os.mkdir(name, 0o777, dir_fd=folder)
+            else:
+                os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666,
+                                 dir_fd=folder))
+        except FileExistsError:
+            raise AlreadyExists(draft.path) from None
+        except OSError as e:
+            raise self._error(e, os.path.join(real_parent, name), draft.path) from None
+        finally:
+            os.close(folder)
+        return self.get(draft.path)
+
+    def update(self, path: str, attributes: Mapping[str, Any], *,
+               expected_version: int | None = None) -> Item:
+        current = self.get(path)
+        self.check_writable(path)
+        if dict(attributes) != dict(current.attributes):
+            raise ValidationError(f"{path}: files and folders on disk have no attributes to set "
+                                  "(size and content type come from the file)")
+        return current
+
+    def delete(self, path: str, *, recursive: bool = False) -> int:
+        self.check_writable(path)
+        item = self.get(path)
+        real = self._real(path)
+        count = 1
+        if item.type == FOLDER:
+            count += sum(1 for _ in self.all_items(path, None))
+            if count > 1 and not recursive:
+                raise NotEmpty(f"{path}: has {count - 1} item(s) below it (use -r to delete them too)")
+        folder = self._open_folder(os.path.dirname(real))
+        try:
+            if item.type == FOLDER:
+                shutil.rmtree(os.path.basename(real), dir_fd=folder)
+            else:
+                os.unlink(os.path.basename(real), dir_fd=folder)
+        except OSError as e:
+            raise self._error(e, real, path) from None
+        finally:
+            os.close(folder)
+        return count
+
+    def move(self, source: str, target: str) -> Item:
+        self.check_writable(source)
+        self.get(source)
+        real_source = self._real(source)
+        real_parent, name = self._target(target)
+        if os.path.lexists(os.path.join(real_parent, name)):
+            raise AlreadyExists(target)
+        try:
+            os.rename(real_source, os.path.join(real_parent, name))
+        except OSError as e:
+            raise self._error(e, real_source, source) from None
+        return self.get(target)
+
+    def copy(self, source: str, target: str, *, owner: str) -> Item:
+        item = self.get(source)
+        real_source = self._real(source)
+        real_parent, name = self._target(target)
+        destination = os.path.join(real_parent, name)
+        if os.path.lexists(destination):
+            raise AlreadyExists(target)
+        try:
+            if item.type == FOLDER:
+                shutil.copytree(real_source, destination, symlinks=True)
+            else:
+                shutil.copy2(real_source, destination, follow_symlinks=False)
+        except OSError as e:
+            raise self._error(e, real_source, source) from None
+        return self.get(target)
+
+    def write_content(self, path: str, chunks: Iterable[bytes], *, content_type: str | None = None) -> Item:
+        """Write the bytes beside the file, fsync, and rename over it: all or nothing."""
+        real_parent, name = self._target(path)
+        folder = self._open_folder(real_parent)
+        temporary = f".{name}.{os.getpid()}.{threading.get_ident()}.realnet-tmp"
+        try:
+            existing = _lstat_at(name, folder)
+            if existing is not None and not stat.S_ISREG(existing.st_mode):
+                raise ValidationError(f"{path}: not a file (a folder or a link is in the way)")
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666,
+                         dir_fd=folder)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    for chunk in chunks:
+                        f.write(chunk)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary, dir_fd=folder)
+                raise
+            os.fsync(folder)
+        except OSError as e:
+            raise self._error(e, os.path.join(real_parent, name), path) from None
+        finally:
+            os.close(folder)
+        return self.get(path)
+
+
+def _lstat_at(name: str, folder: int) -> os.stat_result | None:
+    try:
+        return os.stat(name, dir_fd=folder, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
+def _chunks(fd: int, start: int, end: int | None) -> Iterator[bytes]:
+    try:
+        position = start
+        while end is None or position < end:
+            size = CHUNK if end is None else min(CHUNK, end - position)
+            chunk = os.pread(fd, size, position)
+            if not chunk:
+                return
+            position += len(chunk)
+            yield chunk
+    finally:
+        os.close(fd)
