@@ -86,6 +86,23 @@ def text_of(context: Any, item: Item) -> str:
     return text
 
 
+def mount_type_names(types: TypeRegistry, resources: ResourceLookup) -> frozenset[str]:
+    """The types whose items are mounts: their resource opens a provider."""
+    from realnet.resources.mounts import MountResource
+
+    names = set()
+    for typedef in types:
+        module = types.module(typedef.name)
+        if typedef.abstract or not module:
+            continue
+        try:
+            if issubclass(resources.get(module), MountResource):
+                names.add(typedef.name)
+        except RealnetError:
+            continue  # a plugin that is not installed: its items are not mounts
+    return frozenset(names)
+
+
 class _Catalogue:
     """What the mount table asks of the types: which are mounts, their settings, and
     the provider a mount item opens (through its type's resource)."""
@@ -95,21 +112,9 @@ class _Catalogue:
         self._mount_types: tuple[TypeRegistry, frozenset[str]] | None = None
 
     def mount_types(self) -> frozenset[str]:
-        from realnet.resources.mounts import MountResource
-
         types = self.context.types
         if self._mount_types is None or self._mount_types[0] is not types:
-            names = set()
-            for typedef in types:
-                module = types.module(typedef.name)
-                if typedef.abstract or not module:
-                    continue
-                try:
-                    if issubclass(self.context.resources.get(module), MountResource):
-                        names.add(typedef.name)
-                except RealnetError:
-                    continue  # a plugin that is not installed: its items are not mounts
-            self._mount_types = (types, frozenset(names))
+            self._mount_types = (types, mount_type_names(types, self.context.resources))
         return self._mount_types[1]
 
     def settings_of(self, type_name: str) -> frozenset[str]:
@@ -223,7 +228,12 @@ class Context:
                 provider.bump_generation(TYPES_GENERATION)
             wanted = [i.path for i in plan.items] + [paths.join(HOME_FOLDER, LOCAL_ADMIN)]
             present = provider.get_many(wanted)
+            mount_types = mount_type_names(registry, self.resources)
             for initial in plan.items:
+                if initial.path not in present and initial.type in mount_types:
+                    from realnet.providers.mounts import MOUNTS_GENERATION
+
+                    provider.bump_generation(MOUNTS_GENERATION)
                 if initial.path not in present:
                     items += self._create_with_instances(
                         registry, initial.path, initial.type, initial.attributes, LOCAL_ADMIN,
@@ -487,8 +497,9 @@ class Context:
             refuse_managed(self, item.type, [*changes, *unset], path)
             known = self.types.attributes(item.type)
             merged = dict(item.attributes)
+            open_type = self.types.is_open(item.type)
             for key in unset:
-                if key not in known:
+                if key not in known and not (open_type and key in merged):
                     raise ValidationError(f"{path}: type {item.type} has no attribute '{key}'")
                 merged.pop(key, None)
             merged.update(changes)

@@ -48,11 +48,20 @@ def _entry(item: Item, root: str, with_acl: bool = True) -> dict[str, Any]:
 
 
 def exported_items(context: Context, path: str) -> list[Item]:
-    """The item at ``path`` and what the principal sees below it, parents before children."""
+    """The item at ``path`` and what the principal sees below it, parents before children.
+
+    Below a mount, that is what the mount holds. Above one, it is the store's items only:
+    a mount travels as its settings, as an archive of a disk keeps a mount point, not the
+    mounted files."""
     top = context.get(path)
     root = top.path
     visible = context.guard.visibility(root)
-    below = list(context.provider.walk(root, page_size=5000, visible=visible))
+    mount_of = getattr(context.provider, "mount_of", None)
+    source = context.provider
+    if mount_of is not None and mount_of(root) is None:
+        source = context.store
+        top = source.get(root)
+    below = list(source.walk(root, page_size=5000, visible=visible))
     if visible is not None:  # drop what the principal sees only through a hidden parent
         kept = {root}
         for item in sorted(below, key=lambda i: i.path.split("/")):

@@ -60,7 +60,8 @@ class MountTable(Provider):
         """Mount path → mount item, as the store has them now."""
         if self._mounts is None:
             generation = self.store.generation(MOUNTS_GENERATION)  # read first: a later change moves it
-            types = sorted(self.catalogue.mount_types())
+            # A store that never had a mount need not load its types to know it has none.
+            types = sorted(self.catalogue.mount_types()) if generation else []
             found: dict[str, Item] = {}
             cursor = None
             while types:

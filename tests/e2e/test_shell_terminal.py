@@ -226,9 +226,9 @@ def test_tab_shows_a_menu_of_several_candidates(terminal: Terminal, home: Path) 
 def test_tab_completes_a_type_name(terminal: Terminal, home: Path) -> None:
     terminal.start(home)
     terminal.wait_for_prompt()
-    terminal.type("create x --type Doc")
+    terminal.type("create x --type Fol")
     terminal.keys("Tab")
-    terminal.wait_for_last_line(f"{ROOT_PROMPT} create x --type Document")
+    terminal.wait_for_last_line(f"{ROOT_PROMPT} create x --type Folder")
 
 
 def _seed_history(terminal: Terminal, home: Path, command: str) -> None:
