@@ -10,8 +10,8 @@ only, so the first page of 100,000 files costs one directory read and a hundred 
 
 from __future__ import annotations
 
-import bisect
 import contextlib
+import heapq
 import os
 import shutil
 import stat
@@ -45,6 +45,8 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEX
 
 
 def _valid_name(name: str) -> bool:
+    if name.isprintable() and len(name) <= 63 and name not in (".", ".."):
+        return True  # the common case, in C: no control characters, surrogates or long names
     try:
         paths.check_name(name)
         name.encode("utf-8")
@@ -144,7 +146,7 @@ class FileTreeProvider(MountedProvider):
                                                                          parent_id=self.mount.parent_id)
 
     def _names(self, path: str, real: str) -> list[str]:
-        """The sorted names in a folder, read again only when the folder changed."""
+        """The names in a folder, unsorted and unchecked, read again only when it changed."""
         st = self._stat(path, real)
         if not stat.S_ISDIR(st.st_mode):
             raise ValidationError(f"{path}: a file, not a folder")
@@ -156,7 +158,7 @@ class FileTreeProvider(MountedProvider):
                 return cached[1]
         fd = self._open_folder(real)
         try:
-            names = sorted(n for n in os.listdir(fd) if _valid_name(n))
+            names = os.listdir(fd)
         finally:
             os.close(fd)
         with _LISTINGS_LOCK:
@@ -179,7 +181,7 @@ class FileTreeProvider(MountedProvider):
 
     def child_items(self, path: str) -> list[Item]:
         real = self.root if path == self.base else self._real(path)
-        items = (self._child(path, real, n) for n in self._names(path, real))
+        items = (self._child(path, real, n) for n in sorted(self._names(path, real)) if _valid_name(n))
         return [i for i in items if i is not None]
 
     def children(self, path: str, *, order: str = "name", limit: int = 100, cursor: str | None = None,
@@ -189,25 +191,31 @@ class FileTreeProvider(MountedProvider):
             return super().children(path, order=order, limit=limit, cursor=cursor,
                                     name_prefix=name_prefix, visible=visible)
         real = self.root if path == self.base else self._real(path)
-        names = self._names(path, real)
+        candidates = self._names(path, real)
         if name_prefix:
-            names = names[bisect.bisect_left(names, name_prefix):
-                          bisect.bisect_left(names, name_prefix + "\U0010ffff")]
+            candidates = [n for n in candidates if n.startswith(name_prefix)]
         if cursor is not None:
             (last,) = cursors.decode(cursor, 1)
-            names = names[:bisect.bisect_left(names, last)] if descending \
-                else names[bisect.bisect_right(names, last):]
-        ordered = reversed(names) if descending else iter(names)
-        page: list[Item] = []
-        more = False
-        for name in ordered:
-            item = self._child(path, real, name)
-            if item is None or not visible_to(item, visible):
-                continue
-            if len(page) == limit:
-                more = True
+            candidates = [n for n in candidates if (n < last if descending else n > last)]
+        # A page needs the first names in order, not all of them sorted: a partial
+        # selection is linear in the folder's size; widen it if names were skipped.
+        select = heapq.nlargest if descending else heapq.nsmallest
+        wanted = limit + 1
+        while True:
+            chosen = select(wanted, candidates)
+            page: list[Item] = []
+            more = False
+            for name in chosen:
+                item = self._child(path, real, name) if _valid_name(name) else None
+                if item is None or not visible_to(item, visible):
+                    continue
+                if len(page) == limit:
+                    more = True
+                    break
+                page.append(item)
+            if more or len(chosen) < wanted:
                 break
-            page.append(item)
+            wanted *= 4
         next_cursor = cursors.encode([page[-1].name]) if more and page else None
         return ChildrenPage(items=tuple(page), next_cursor=next_cursor)
 

@@ -32,6 +32,8 @@ class MountedProvider(Provider):
         self.source = source
         self.read_only = read_only
         self.label = f"{self.kind} {source}"
+        if read_only:
+            self.capabilities = self.capabilities | {"read-only"}
         self._in_transaction = False
 
     # -- helpers for subclasses ------------------------------------------------------
