@@ -146,8 +146,9 @@ def register(group: click.Group) -> None:
                               content_type=content_type, parents=parents)]
         if output == "table":
             for item in items:
-                session.emit(Text(f"put {item.path} ({item.attributes.get('size', 0):,} bytes, "
-                                  f"sha256 {str(item.attributes.get('sha256'))[:12]}…)"))
+                sha = item.attributes.get("sha256")  # a file on a mounted folder has none
+                digest = f", sha256 {sha[:12]}…" if isinstance(sha, str) else ""
+                session.emit(Text(f"put {item.path} ({item.attributes.get('size', 0):,} bytes{digest})"))
         else:
             session.emit(ItemList(tuple(items)), output)
 

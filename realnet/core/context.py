@@ -103,6 +103,13 @@ def mount_type_names(types: TypeRegistry, resources: ResourceLookup) -> frozense
     return frozenset(names)
 
 
+def mount_settings(types: TypeRegistry, type_name: str) -> frozenset[str]:
+    """A mount type's own settings (``path``, ``read_only`` …); what every item has
+    (``title``, ``description``) belongs to the mounted document, not to the mount."""
+    common = types.attributes("Item") if "Item" in types else {}
+    return frozenset(n for n in types.attributes(type_name) if n not in common)
+
+
 class _Catalogue:
     """What the mount table asks of the types: which are mounts, their settings, and
     the provider a mount item opens (through its type's resource)."""
@@ -118,7 +125,7 @@ class _Catalogue:
         return self._mount_types[1]
 
     def settings_of(self, type_name: str) -> frozenset[str]:
-        return frozenset(self.context.types.attributes(type_name))
+        return mount_settings(self.context.types, type_name)
 
     def open_mount(self, item: Item) -> Any:
         return self.context.resource(item.type).open(item)  # type: ignore[attr-defined]
@@ -468,11 +475,13 @@ class Context:
         while current != paths.ROOT and self._exists_for_me(current) is None:
             missing.append(current)
             current = paths.parent_of(current)
+        folder_type = getattr(self.provider, "folder_type_at", lambda _path: "Folder")
         for folder in reversed(missing):
-            self._check_parent(folder, "Folder")
+            made = folder_type(folder)
+            self._check_parent(folder, made)
             # Made meanwhile by another writer is what we wanted; its type is checked next.
             with suppress(AlreadyExists):
-                self.provider.create(ItemDraft(path=folder, type="Folder", owner=self.principal))
+                self.provider.create(ItemDraft(path=folder, type=made, owner=self.principal))
 
     def update(
         self,

@@ -24,8 +24,11 @@ if TYPE_CHECKING:
     from realnet.providers.base import Provider
 
 
-def _subtree(provider: Provider, root: str) -> list[Item]:
+def _subtree(provider: Provider, top: Item) -> list[Item]:
+    root = top.path
     if isinstance(provider, MountedProvider):
+        if not provider.has_children(top):
+            return []
         return sorted(provider.all_items(root, None), key=lambda i: i.path)
     return list(provider.walk(root))
 
@@ -39,7 +42,9 @@ def relocate_across(context: Context, source: str, target: str, *, copy: bool) -
         raise ValidationError(f"{source}: a mount moves only within the store, not into {target}")
     top = origin.root_node() if isinstance(origin, MountedProvider) and source == origin.base \
         else origin.get(source)
-    items = [top, *_subtree(origin, source)]
+    if isinstance(destination, MountedProvider):
+        destination.check_writable(target)
+    items = [top, *_subtree(origin, top)]
     drafts = []
     for item in items:
         if item.type in mount_types:

@@ -25,6 +25,8 @@ class MountedProvider(Provider):
 
     #: What the mount holds, for messages: "YAML document", "folder".
     kind = "mount"
+    #: The type of the folders ``-p`` makes here.
+    folder_type = "Folder"
 
     def __init__(self, mount: Item, *, source: str, read_only: bool) -> None:
         self.mount = mount

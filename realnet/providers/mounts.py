@@ -114,6 +114,11 @@ class MountTable(Provider):
             return self.provider_of(mounts[path])
         return self.owner_of(path)
 
+    def folder_type_at(self, path: str) -> str:
+        """The type of a folder made at ``path`` (by ``-p``): an object inside a document."""
+        owner = self.owner_of(path)
+        return owner.folder_type if isinstance(owner, MountedProvider) else "Folder"
+
     def is_mount(self, path: str) -> bool:
         return path in self.mounts()
 

@@ -27,7 +27,9 @@ class MountResource(Resource):
 
     def check(self, path: str, type_name: str, attributes: Mapping[str, Any]) -> None:
         source = attributes.get("path")
-        settings = set(self.context.types.attributes(type_name))
+        from realnet.core.context import mount_settings
+
+        settings = mount_settings(self.context.types, type_name)
         current = self.context.store.get_many([path]).get(path)
         changed = current is None or any(
             current.attributes.get(k) != attributes.get(k) for k in settings

@@ -86,6 +86,7 @@ class DocumentProvider(MountedProvider):
         self.real = os.path.realpath(source)
         self._working: Working | None = None
         self._dirty = False
+        self._dumped: bytes | None = None
         self._pending: tuple[str, int] | None = None  # (temporary file, locked descriptor)
 
     # -- reading -----------------------------------------------------------------------
@@ -116,9 +117,19 @@ class DocumentProvider(MountedProvider):
     def _current(self) -> tuple[Any, int, str]:
         """(top node, version, updated): what this transaction changed, else the file."""
         if self._working is not None:
-            return self.codec.top(self._working.document), self._working.version, self._loaded_time()
+            return self.codec.top(self._working.document), self._version_now(), self._loaded_time()
         loaded = self._loaded()
         return self.codec.top(loaded.document), loaded.version, loaded.updated
+
+    def _version_now(self) -> int:
+        """The version the file will have: of the bytes this transaction would write."""
+        if self._working is None:
+            return self._loaded().version
+        if not self._dirty:
+            return self._working.version
+        if self._dumped is None:
+            self._dumped = self.codec.dump(self._working.document, self._working.original)
+        return _version(self._dumped)
 
     def _loaded_time(self) -> str:
         try:
@@ -161,15 +172,19 @@ class DocumentProvider(MountedProvider):
         if self._working is None:
             data, _ = read_source(self.real)
             self._working = Working(self.codec.load_for_edit(data, self.source), _version(data), data)
-        if expected_version is not None and expected_version != self._working.version:
+        current = self._version_now()
+        if expected_version is not None and expected_version != current:
             raise Conflict(f"{path}: {self.source} changed since it was read (version {expected_version} "
-                           f"is stale; current version is {self._working.version}); read it again and retry")
+                           f"is stale; current version is {current}); read it again and retry")
         self._dirty = True
+        self._dumped = None  # the caller is about to change the document
         return self.codec.top(self._working.document)
 
     def _check_values(self, where: str, attributes: Mapping[str, Any]) -> None:
         for key in attributes:
             self.codec.check_key(key, where, value=True)
+
+    folder_type = nodes.OBJECT
 
     def accept(self, draft: ItemDraft) -> ItemDraft:
         if draft.type == nodes.LIST:
@@ -182,33 +197,47 @@ class DocumentProvider(MountedProvider):
     def create(self, draft: ItemDraft) -> Item:
         with self.transaction():
             top = self._edit(draft.path)
+            if draft.type == "Folder" and not draft.attributes:  # a parent made by -p
+                draft = draft._replace(type=nodes.OBJECT)
             if draft.type not in (nodes.OBJECT, nodes.LIST):
                 raise ValidationError(f"{draft.path}: a {self.kind} holds {nodes.OBJECT} and {nodes.LIST} "
                                       f"items only, not a {draft.type}")
+            self.codec.check_new(draft.type, draft.path)
             parent_path, name = paths.parent_of(draft.path), paths.name_of(draft.path)
             parent = self._node(top, parent_path)
             self.codec.check_key(nodes.key_for_new(name, draft.path), draft.path, value=False)
             self._check_values(draft.path, draft.attributes)
             nodes.attach(parent, name, nodes.new_child(draft.type, draft.attributes, draft.path), draft.path)
+            self._dumped = None
             return self.get(draft.path)
 
     def update(self, path: str, attributes: Mapping[str, Any], *,
                expected_version: int | None = None) -> Item:
         with self.transaction():
+            seen = nodes.values_of(self._node(self._current()[0], path))
             top = self._edit(path, expected_version)
             node = self._node(top, path)
             if not isinstance(node, dict):
                 if attributes:
                     raise ValidationError(f"{path}: a {nodes.LIST} has no attributes")
             else:
-                self._check_values(path, attributes)
-                nodes.set_values(node, attributes, path)
+                self._change(node, path, seen, attributes)
+            self._dumped = None
             return self.get(path)
+
+    def _change(self, node: dict, where: str, seen: Mapping[str, Any],
+                attributes: Mapping[str, Any]) -> None:
+        """Apply what differs from the values as the caller saw them, and only that: the
+        fast reader and the writer may read a plain value differently (YAML 1.1 ``yes``)."""
+        missing = object()
+        changed = {k: v for k, v in attributes.items() if seen.get(k, missing) != v}
+        self._check_values(where, changed)
+        nodes.change_values(node, changed, [k for k in seen if k not in attributes], where)
 
     def set_root_attributes(self, attributes: Mapping[str, Any]) -> None:
         with self.transaction():
-            top = self._current()[0]
-            if nodes.values_of(top) == dict(attributes):
+            seen = nodes.values_of(self._current()[0])
+            if seen == dict(attributes):
                 return
             top = self._edit(self.base)
             if not isinstance(top, dict):
@@ -216,8 +245,8 @@ class DocumentProvider(MountedProvider):
                     raise ValidationError(f"{self.base}: the top of {self.source} is a list, which has "
                                           "no attributes")
                 return
-            self._check_values(self.base, attributes)
-            nodes.set_values(top, attributes, self.base)
+            self._change(top, self.base, seen, attributes)
+            self._dumped = None
 
     def delete(self, path: str, *, recursive: bool = False) -> int:
         with self.transaction():
@@ -227,6 +256,7 @@ class DocumentProvider(MountedProvider):
             if count > 1 and not recursive:
                 raise NotEmpty(f"{path}: has {count - 1} item(s) below it (use -r to delete them too)")
             nodes.detach(self._node(top, paths.parent_of(path)), paths.name_of(path))
+            self._dumped = None
             return count
 
     def move(self, source: str, target: str) -> Item:
@@ -251,13 +281,15 @@ class DocumentProvider(MountedProvider):
             except RealnetError:
                 self._working = None  # the detached value is gone from the copy: read again
                 raise
+            finally:
+                self._dumped = None
             return self.get(target)
 
     # -- the two steps of a change ----------------------------------------------------
     def prepare(self) -> None:
         if not self._dirty or self._working is None:
             return
-        data = self.codec.dump(self._working.document, self._working.original)
+        data = self._dumped or self.codec.dump(self._working.document, self._working.original)
         folder = os.path.dirname(self.real)
         lock = os.open(self.real, os.O_RDONLY)
         try:
@@ -304,6 +336,7 @@ class DocumentProvider(MountedProvider):
         finally:
             self._working = None
             self._dirty = False
+            self._dumped = None
             super().commit()
 
     def rollback(self) -> None:
@@ -315,6 +348,7 @@ class DocumentProvider(MountedProvider):
             os.close(lock)
         self._working = None
         self._dirty = False
+        self._dumped = None
         super().rollback()
 
 

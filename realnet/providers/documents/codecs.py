@@ -14,7 +14,7 @@ import json
 import re
 from typing import Any
 
-from realnet.core.errors import ValidationError
+from realnet.core.errors import InvalidName, ValidationError
 
 
 class Codec:
@@ -38,6 +38,9 @@ class Codec:
 
     def check_key(self, key: str, where: str, *, value: bool) -> None:
         """Refuse a name this format cannot hold."""
+
+    def check_new(self, type_name: str, where: str) -> None:
+        """Refuse a kind of node this format cannot hold."""
 
 
 def _check_top(document: Any, source: str, kind: str) -> Any:
@@ -88,6 +91,10 @@ class YamlCodec(Codec):
             raise ValidationError(f"{source}: not valid YAML: {_yaml_problem(e)}") from None
         except yaml.YAMLError as e:
             raise ValidationError(f"{source}: not valid YAML: {e}") from None
+        if document is None:
+            document = {}  # an empty file: an empty mapping, ready for values
+        if _ANCHOR.search(data):
+            _check_expansion(document, source)
         return _check_top(document, source, self.kind)
 
     def _round_trip(self):
@@ -108,17 +115,76 @@ class YamlCodec(Codec):
             raise ValidationError(f"{source}: not valid YAML: {_yaml_problem(e)}") from None
         except YAMLError as e:
             raise ValidationError(f"{source}: not valid YAML: {e}") from None
+        if document is None:
+            from ruamel.yaml.comments import CommentedMap
+
+            document = CommentedMap()
         return _check_top(document, source, self.kind)
 
     def dump(self, document: Any, original: bytes) -> bytes:
         yaml = self._round_trip()
         mapping, sequence, offset = guess_indent(original.decode("utf-8", errors="replace"))
         yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
-        if original.lstrip().startswith(b"---"):
+        _keep_null_style(yaml, original)
+        directive = re.match(rb"\s*%YAML\s+(\d+)\.(\d+)", original)
+        if directive:
+            yaml.version = (int(directive.group(1)), int(directive.group(2)))
+        if directive or original.lstrip().startswith(b"---"):
             yaml.explicit_start = True
         out = io.BytesIO()
         yaml.dump(document, out)
         return out.getvalue()
+
+
+_ANCHOR = re.compile(rb"(?:^|[\s\[{,:-])&[^\s,\[\]{}]+")
+#: Aliases may make a document mean far more values than it spells out (the YAML
+#: "billion laughs"); more than this many, and more than 10× the distinct ones, is refused.
+MAX_EXPANDED = 1_000_000
+
+
+def _check_expansion(document: Any, source: str) -> None:
+    sizes: dict[int, int] = {}
+    spelled = 0  # values as written: each container once, with its plain values
+
+    def size(node: Any) -> int:
+        nonlocal spelled
+        if not isinstance(node, dict | list):
+            return 1
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        sizes[id(node)] = 1  # a cycle counts once
+        values = list(node.values() if isinstance(node, dict) else node)
+        spelled += 1 + sum(1 for v in values if not isinstance(v, dict | list))
+        total = 1
+        for value in values:
+            total += size(value)
+            if total > MAX_EXPANDED * 100:
+                break
+        sizes[id(node)] = total
+        return total
+
+    try:
+        expanded = size(document)
+    except RecursionError:
+        raise ValidationError(f"{source}: refused: nested too deeply") from None
+    if expanded > MAX_EXPANDED and expanded > 10 * spelled:
+        raise ValidationError(f"{source}: refused: its aliases expand it to more than "
+                              f"{MAX_EXPANDED:,} values (an alias bomb)")
+
+
+def _keep_null_style(yaml: Any, original: bytes) -> None:
+    """Write nulls as the file mostly does: ``~``, ``null`` or nothing."""
+    tilde = len(re.findall(rb"[:-][ \t]+~[ \t]*(?:#.*)?$", original, re.MULTILINE))
+    word = len(re.findall(rb"[:-][ \t]+null[ \t]*(?:#.*)?$", original, re.MULTILINE))
+    if not tilde and not word:
+        return
+    text = "~" if tilde >= word else "null"
+
+    def represent_none(representer: Any, _data: Any) -> Any:
+        return representer.represent_scalar("tag:yaml.org,2002:null", text)
+
+    yaml.representer.add_representer(type(None), represent_none)
 
 
 def _content_lines(text: str) -> list[tuple[int, str]]:
@@ -133,7 +199,7 @@ def _content_lines(text: str) -> list[tuple[int, str]]:
 def guess_indent(text: str) -> tuple[int, int, int]:
     """(mapping indent, sequence indent, dash offset) as the file writes them, so that
     writing it back changes only what was changed."""
-    mapping, offset = None, None
+    mapping, offset, width = None, None, 2
     lines = _content_lines(text)
     for (indent, line), (next_indent, next_line) in itertools.pairwise(lines):
         if not line.split(" #")[0].endswith(":") or next_indent < indent:
@@ -141,13 +207,15 @@ def guess_indent(text: str) -> tuple[int, int, int]:
         if next_line.startswith("- ") or next_line == "-":
             if offset is None:
                 offset = next_indent - indent
+                width = len(next_line) - len(next_line[1:].lstrip()) if next_line != "-" else 2
         elif mapping is None and next_indent > indent:
             mapping = next_indent - (indent + 2 if line.startswith("- ") else indent)
         if mapping is not None and offset is not None:
             break
     mapping = mapping if mapping and mapping > 0 else 2
-    offset = offset or 0
-    return mapping, max(offset + 2, mapping), offset
+    if offset is None:
+        return mapping, mapping, max(mapping - 2, 0)
+    return mapping, offset + max(width, 2), offset
 
 
 def _yaml_problem(error: Any) -> str:
@@ -199,12 +267,17 @@ class XmlCodec(Codec):
     def top(self, document: Any) -> Any:
         return document["node"]
 
+    def check_new(self, type_name: str, where: str) -> None:
+        if type_name == "DocumentList":
+            raise ValidationError(f"{where}: XML has no list of its own (repeated elements read as "
+                                  "one); create the elements as DocumentObjects of their own names")
+
     def check_key(self, key: str, where: str, *, value: bool) -> None:
         name = key[1:] if value and key.startswith("@") else key
         if value and key == TEXT:
             return
         if not _XML_NAME.fullmatch(name):
-            raise ValidationError(f"{where}: {name!r} is not a valid XML name")
+            raise InvalidName(f"{where}: {name!r} is not a valid XML name")
 
 
 def _xml_indent(original: bytes) -> str:
@@ -212,8 +285,15 @@ def _xml_indent(original: bytes) -> str:
     return match.group(1).decode() if match else "  "
 
 
+def _own_text(element: Any) -> str:
+    """The element's text, with the text between and after its children (mixed content)."""
+    parts = [element.text, *(child.tail for child in element)]
+    return " ".join(p.strip() for p in parts if p and p.strip())
+
+
 def _is_leaf(element: Any) -> bool:
-    return not len(element) and not element.attrib
+    """A text-only element: a value. (An element with nothing in it is an empty object.)"""
+    return not len(element) and not element.attrib and bool((element.text or "").strip())
 
 
 def _element_node(element: Any) -> dict:
@@ -222,17 +302,17 @@ def _element_node(element: Any) -> dict:
     for child in element:
         if isinstance(child.tag, str):  # comments and processing instructions are skipped
             groups.setdefault(child.tag, []).append(child)
-    text = (element.text or "").strip()
+    text = _own_text(element)
     if text:
         node[TEXT] = text
     for tag, members in groups.items():
         if len(members) == 1:
             only = members[0]
-            node[tag] = (only.text or "").strip() if _is_leaf(only) else _element_node(only)
+            node[tag] = only.text.strip() if _is_leaf(only) else _element_node(only)
         elif all(_is_leaf(m) for m in members):
-            node[tag] = [(m.text or "").strip() for m in members]
+            node[tag] = [m.text.strip() for m in members]
         else:
-            node[tag] = [_element_node(m) if not _is_leaf(m) else {TEXT: (m.text or "").strip()}
+            node[tag] = [_element_node(m) if not _is_leaf(m) else {TEXT: m.text.strip()}
                          for m in members]
     return node
 

@@ -23,10 +23,11 @@ _ESCAPED = re.compile(r"[%/\x00-\x1f\x7f]")
 
 
 def is_child(value: Any) -> bool:
-    """Objects, and non-empty lists of objects, are children; the rest are values."""
+    """Objects, and lists of objects (an empty list too: it may get objects), are
+    children; the rest are values."""
     if isinstance(value, dict):
         return True
-    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+    return isinstance(value, list) and all(isinstance(v, dict) for v in value)
 
 
 def key_text(key: Any) -> str:
@@ -137,22 +138,31 @@ def resolve(data: Any, segments: list[str], path: str) -> Any:
 
 
 def set_values(node: dict, attributes: Mapping[str, Any], where: str) -> None:
-    """Make the object's values exactly ``attributes``, keeping the order, the original
-    keys and, for values that did not change, the original objects (quotes, dates)."""
+    """Make the object's values exactly ``attributes`` (see :func:`change_values`)."""
+    names = {key_text(k) for k, v in node.items() if not is_child(v)}
+    change_values(node, attributes, [n for n in names if n not in attributes], where)
+
+
+def change_values(node: dict, changed: Mapping[str, Any], removed: list[str], where: str) -> None:
+    """Set the ``changed`` values and drop the ``removed`` ones, keeping the order, the
+    original keys and, for values equal to what is there, the original objects (quotes,
+    dates, ``yes``): a write touches only what the user changed."""
     by_name = {key_text(k): k for k in node}
-    for key in [k for k, v in node.items() if not is_child(v) and key_text(k) not in attributes]:
-        del node[key]
-    for name, value in attributes.items():
-        if is_child(value):
+    for name in removed:
+        key = by_name.get(name)
+        if key is not None and not is_child(node[key]):
+            del node[key]
+    for name, value in changed.items():
+        if isinstance(value, dict) or (isinstance(value, list) and value and is_child(value)):
             raise ValidationError(f"{where}: attribute '{name}': an object value would be a child; "
                                   "create it as an item instead")
         key = by_name.get(name, name)
         if key in node:
             current = node[key]
-            if is_child(current):
+            if is_child(current) and current:
                 raise ValidationError(f"{where}: '{name}' is a child here; an attribute cannot take "
                                       "its name")
-            if plain(current) == value:
+            if not is_child(current) and plain(current) == value:
                 continue
         node[key] = value
 
