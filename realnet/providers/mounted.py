@@ -87,7 +87,12 @@ class MountedProvider(Provider):
         """Values the mounted source keeps at its top (a document's top-level values)."""
         return {}
 
-    def set_root_attributes(self, attributes: Mapping[str, Any]) -> None:
+    def root_version(self) -> int | None:
+        """The version of what the source keeps at its top, if it keeps anything there."""
+        return None
+
+    def set_root_attributes(self, attributes: Mapping[str, Any], *,
+                            expected_version: int | None = None) -> None:
         if attributes:
             names = ", ".join(sorted(attributes))
             raise ValidationError(f"{self.base}: a {self.kind} mount has no attributes {names}")

@@ -14,19 +14,26 @@ it, merged in path order; the cursor is the last path, which every provider acce
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
 from realnet.core import paths
 from realnet.core.access import Visibility
-from realnet.core.errors import RealnetError, StoreError, ValidationError
+from realnet.core.errors import Conflict, RealnetError, StoreError, ValidationError
 from realnet.core.item import ChildrenPage, Item, ItemDraft
 from realnet.providers.base import Provider
 from realnet.providers.mounted import MountedProvider
 from realnet.providers.sql import cursors
 
 MOUNTS_GENERATION = "mounts_generation"
+
+
+def combined_version(own: int, source: int) -> int:
+    """One version for a mount item from its own and its source's (48 bits, like theirs)."""
+    digest = hashlib.blake2b(f"{own}:{source}".encode(), digest_size=6).digest()
+    return int.from_bytes(digest, "big") or 1
 
 
 class MountCatalogue(Protocol):
@@ -138,18 +145,22 @@ class MountTable(Provider):
 
     # -- reading ----------------------------------------------------------------------------
     def _with_top_values(self, item: Item) -> Item:
+        """A mount item as faces see it: with the source's top-level values, and a version
+        that moves when either the mount or its source changes."""
         if item.path not in self.mounts():
             return item
+        provider = self.provider_of(self.mounts()[item.path])
         try:
-            values = self.provider_of(self.mounts()[item.path]).root_attributes()
+            values = provider.root_attributes()
+            source_version = provider.root_version()
         except RealnetError:
             return item  # a missing or broken source: the mount itself still shows, and can go
-        if not values:
+        if source_version is None:
             return item
         settings = self.catalogue.settings_of(item.type)
         merged = {k: v for k, v in values.items() if k not in settings}
         merged.update(item.attributes)
-        return item._replace(attributes=merged)
+        return item._replace(attributes=merged, version=combined_version(item.version, source_version))
 
     def get(self, path: str) -> Item:
         owner = self.owner_of(path)
@@ -343,13 +354,18 @@ class MountTable(Provider):
         own = {k: v for k, v in attributes.items() if k in settings}
         top = {k: v for k, v in attributes.items() if k not in settings}
         with self.transaction():
-            if own != dict(mount.attributes):
-                self.store.update(path, own, expected_version=expected_version)
-                self._moved()
-            else:
-                self.store.get_for_update(path)
+            stored = self.store.get_for_update(path)
             provider = self._writing(self.provider_of(mount))
-            provider.set_root_attributes(top)
+            source_version = provider.root_version()
+            current = stored.version if source_version is None \
+                else combined_version(stored.version, source_version)
+            if expected_version is not None and expected_version != current:
+                raise Conflict(f"{path}: version {expected_version} is stale (current version is "
+                               f"{current}); read the item again and retry")
+            if own != dict(stored.attributes):
+                self.store.update(path, own, expected_version=stored.version)
+                self._moved()
+            provider.set_root_attributes(top, expected_version=source_version)
         return self.get(path)
 
     def delete(self, path: str, *, recursive: bool = False) -> int:

@@ -234,12 +234,16 @@ class DocumentProvider(MountedProvider):
         self._check_values(where, changed)
         nodes.change_values(node, changed, [k for k in seen if k not in attributes], where)
 
-    def set_root_attributes(self, attributes: Mapping[str, Any]) -> None:
+    def root_version(self) -> int | None:
+        return self._current()[1]
+
+    def set_root_attributes(self, attributes: Mapping[str, Any], *,
+                            expected_version: int | None = None) -> None:
         with self.transaction():
             seen = nodes.values_of(self._current()[0])
             if seen == dict(attributes):
                 return
-            top = self._edit(self.base)
+            top = self._edit(self.base, expected_version)
             if not isinstance(top, dict):
                 if attributes:
                     raise ValidationError(f"{self.base}: the top of {self.source} is a list, which has "

@@ -93,7 +93,7 @@ class YamlCodec(Codec):
             raise ValidationError(f"{source}: not valid YAML: {e}") from None
         if document is None:
             document = {}  # an empty file: an empty mapping, ready for values
-        if _ANCHOR.search(data):
+        if b"&" in data and (data.startswith(b"&") or _ANCHOR.search(data)):
             _check_expansion(document, source)
         return _check_top(document, source, self.kind)
 
@@ -136,7 +136,8 @@ class YamlCodec(Codec):
         return out.getvalue()
 
 
-_ANCHOR = re.compile(rb"(?:^|[\s\[{,:-])&[^\s,\[\]{}]+")
+# An anchor: '&' after a space, '[', '{', ',', ':' or '-' (led by the literal, which is fast).
+_ANCHOR = re.compile(rb"&(?<=[\s\[{,:-]&)[^\s,\[\]{}]")
 #: Aliases may make a document mean far more values than it spells out (the YAML
 #: "billion laughs"); more than this many, and more than 10× the distinct ones, is refused.
 MAX_EXPANDED = 1_000_000
