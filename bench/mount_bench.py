@@ -110,7 +110,7 @@ def _entry(rng: random.Random, n: int) -> str:
         lines += [
             f"    - region: {rng.choice(REGIONS)}",
             f"      zone: {chr(97 + r)}",
-            "      resources: {cpu: %d, memory: %dMi}" % (rng.randint(1, 16), rng.randint(1, 64) * 128),
+            f"      resources: {{cpu: {rng.randint(1, 16)}, memory: {rng.randint(1, 64) * 128}Mi}}",
         ]
     return "\n".join(lines) + "\n"
 
@@ -218,7 +218,8 @@ def _ms(seconds: float) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, help="size of the YAML document in MB (default 50, quick 2)")
-    parser.add_argument("--files", type=int, help="files in the mounted folder (default 100,000, quick 5,000)")
+    parser.add_argument("--files", type=int,
+                        help="files in the mounted folder (default 100,000, quick 5,000)")
     parser.add_argument("--repeat", type=int, help="rounds of the YAML mount and of the cold listing "
                         "(default 3, quick 1)")
     parser.add_argument("--reps", type=int, help="warm listings and baselines (default 200, quick 20)")

@@ -142,7 +142,9 @@ def test_patch_of_the_mount_item_writes_top_level_values(http, config):
     document = yaml.safe_load(config.read_text())
     assert document["name"] == "demo v2"
     assert "path" not in document and "read_only" not in document
-    assert "name: demo v2   # shown in the title bar" in config.read_text()
+    # The comment stays on the line of the value (ruamel may move it to make room).
+    line = next(li for li in config.read_text().splitlines() if li.startswith("name:"))
+    assert line.startswith("name: demo v2 ") and line.endswith("# shown in the title bar"), line
 
 
 def test_create_and_delete_nodes_write_the_file(http, config):
@@ -190,6 +192,35 @@ def test_a_stale_version_in_the_body_is_a_conflict(http, config):
     error_of(http.patch("/items/config/database", json={"attributes": {"port": 1}, "version": version}),
              409, "conflict")
     assert yaml.safe_load(config.read_text())["database"]["port"] == 5439
+
+
+def test_the_mount_items_etag_follows_the_top_level_values_on_disk(http, config):
+    """The mount item shows the document's top-level values, so its ETag must change when
+    they change on disk: a cached copy must not be confirmed (304), nor a change based on
+    it accepted (412)."""
+    mount(http, "config", "YamlDocument", config)
+    r = http.get("/items/config")
+    first = r.headers["etag"]
+    assert r.json()["attributes"]["name"] == "demo"
+
+    config.write_text(CONFIG.replace("name: demo", "name: changed on disk"))
+
+    problems = []
+    again = http.get("/items/config", headers={"If-None-Match": first})
+    if again.status_code != 200:
+        problems.append(f"GET with the old If-None-Match {first}: {again.status_code} (expected 200)")
+    current = http.get("/items/config")
+    if current.json()["attributes"]["name"] != "changed on disk":
+        problems.append(f"GET shows name={current.json()['attributes']['name']!r}")
+    if current.headers["etag"] == first:
+        problems.append(f"the ETag is still {first} after the top-level values changed on disk")
+    stale = http.patch("/items/config", json={"attributes": {"name": "mine"}}, headers={"If-Match": first})
+    if stale.status_code != 412:
+        problems.append(f"PATCH with the old If-Match: {stale.status_code} {stale.text[:200]} (expected 412)")
+    on_disk = yaml.safe_load(config.read_text())["name"]
+    if on_disk != "changed on disk":
+        problems.append(f"the file now says name={on_disk!r}")
+    assert not problems, "\n".join(problems)
 
 
 # -- read-only mounts ----------------------------------------------------------------------
