@@ -49,8 +49,10 @@ class Shell:
                     return 2
                 code = int(words[1])
             raise ExitShell(code)
+        if name == "tui":
+            return self.open_tui(words[1:], where=where)
         if name not in self.commands:
-            hint = " (use it from your system shell)" if name in ("shell", "tui", "server") else \
+            hint = " (use it from your system shell)" if name in ("shell", "server") else \
                 " (try 'help')"
             err.write(f"{where}{name}: unknown command{hint}\n")
             return 2
@@ -77,6 +79,34 @@ class Shell:
             err.write(f"{where}{name}: interrupted\n")
             return 130
         return status if isinstance(status, int) else 0
+
+    def open_tui(self, args: list[str], *, where: str = "") -> int:
+        """``tui [--read-only]``: the dashboard on this session, on the shell's own loop
+        (runners started here or there keep running); the prompt comes back when it quits."""
+        err = self.session.stderr
+        if args in (["-h"], ["--help"]):
+            self.session.stdout.write("Usage: tui [--read-only]\n\n  Open the dashboard on this "
+                                      "session; 'q' comes back to the prompt.\n")
+            return 0
+        if any(a != "--read-only" for a in args):
+            err.write(f"{where}tui: expected only --read-only (see 'tui --help')\n")
+            return 2
+        from realnet.tui import check_can_run, run_tui_async
+
+        try:
+            check_can_run(self.session)
+        except RealnetError as e:
+            err.write(f"{where}{e}\n")
+            return e.exit_code
+
+        async def dashboard() -> None:
+            try:
+                await run_tui_async(self.session, read_only=bool(args))
+            except RealnetError as e:
+                err.write(f"{where}tui: {e}\n")
+
+        self.session.pending.append(dashboard())  # awaited by settle(), after this line
+        return 0
 
     async def settle(self) -> None:
         """Await what the last command left running (a graceful ``stop``)."""
