@@ -58,12 +58,13 @@ def build_cli() -> click.Group:
         ctx.exit(run_shell(session, command=command, keep_going=keep_going))
 
     @group.command("tui")
+    @click.argument("path", required=False)
     @click.option("--read-only", is_flag=True, help="Look, never change: every write key is off.")
     @click.option("--as", "acting_as", metavar="ACCOUNT", help="Act as this account, with its permissions.")
     @click.pass_context
-    def tui(ctx, read_only, acting_as):
-        """Open the dashboard: the tree, the children of a folder, an item's detail, forms
-        and the runners (a terminal UI; 'q' quits)."""
+    def tui(ctx, path, read_only, acting_as):
+        """Open the dashboard (at PATH, if given): the tree, the children of a folder, an
+        item's detail, forms and the runners (a terminal UI; 'q' quits)."""
         from realnet.tui import run_tui
 
         session = ctx.find_root().obj
@@ -71,7 +72,8 @@ def build_cli() -> click.Group:
             if not acting_as.strip():
                 raise click.BadParameter("expected an account name", param_hint="--as")
             session.acting_as = acting_as
-        ctx.exit(run_tui(session, read_only=read_only))
+        start = session.resolve(path) if path is not None else None
+        ctx.exit(run_tui(session, read_only=read_only, start=start))
 
     @group.command("server")
     @click.option("--host", help="Address to listen on (default REALNET_SERVER_HOST or 127.0.0.1).")

@@ -85,23 +85,26 @@ class Shell:
         (runners started here or there keep running); the prompt comes back when it quits."""
         err = self.session.stderr
         if args in (["-h"], ["--help"]):
-            self.session.stdout.write("Usage: tui [--read-only]\n\n  Open the dashboard on this "
-                                      "session; 'q' comes back to the prompt.\n")
+            self.session.stdout.write("Usage: tui [PATH] [--read-only]\n\n  Open the dashboard on this "
+                                      "session (at PATH); 'q' comes back to the prompt.\n")
             return 0
-        if any(a != "--read-only" for a in args):
-            err.write(f"{where}tui: expected only --read-only (see 'tui --help')\n")
+        read_only = "--read-only" in args
+        rest = [a for a in args if a != "--read-only"]
+        if len(rest) > 1 or any(a.startswith("-") for a in rest):
+            err.write(f"{where}tui: expected at most a PATH and --read-only (see 'tui --help')\n")
             return 2
         from realnet.tui import check_can_run, run_tui_async
 
         try:
-            check_can_run(self.session)
+            start = self.session.resolve(rest[0]) if rest else None
+            check_can_run(self.session, start)
         except RealnetError as e:
             err.write(f"{where}{e}\n")
             return e.exit_code
 
         async def dashboard() -> None:
             try:
-                await run_tui_async(self.session, read_only=bool(args))
+                await run_tui_async(self.session, read_only=read_only, start=start)
             except RealnetError as e:
                 err.write(f"{where}tui: {e}\n")
 

@@ -91,10 +91,12 @@ class RealnetApp(App[int]):
     #runners-dock.-open { display: block; }
     """
 
-    def __init__(self, session: Session, *, read_only: bool = False) -> None:
+    def __init__(self, session: Session, *, read_only: bool = False, start: str | None = None) -> None:
         super().__init__()
         self.session = session
         self.read_only = read_only
+        #: The folder to open first (``realnet tui /clusters/dev``); else the first section.
+        self.start = start
         self.backend = Backend(session.context)
         self.owns_runners = False
         self.sub_title = f"{session.principal}@{session.store_label}" + ("  READ-ONLY" if read_only else "")
@@ -149,8 +151,8 @@ class RealnetApp(App[int]):
 
     @on(ResourceTree.SectionsLoaded)
     def _sections(self, event: ResourceTree.SectionsLoaded) -> None:
-        if event.sections and self.table.path is None:
-            self.open_folder(event.sections[0].root)
+        if self.table.path is None and (self.start or event.sections):
+            self.open_folder(self.start or event.sections[0].root)
 
     @on(ChildrenTable.ItemHighlighted)
     def _item_highlighted(self, event: ChildrenTable.ItemHighlighted) -> None:

@@ -71,7 +71,9 @@ class ChildrenTable(DataTable[Text]):
         self.items: list[Item] = []
         self.holds: list[bool] = []
         self.next_cursor: str | None = None
-        self.loading = False
+        # A page is on its way. (Not Widget.loading: that covers the table with a spinner
+        # and takes its focus away.)
+        self.fetching = False
         self.generation = 0
         self._select: str | None = None
 
@@ -123,7 +125,7 @@ class ChildrenTable(DataTable[Text]):
             self.generation += 1
             self.next_cursor = None
         generation, path, order, glob = self.generation, self.path, self.sort.order, self.glob
-        self.loading = True
+        self.fetching = True
         # Say "loading…" only when the store is slow to answer: a status line that changes
         # twice for every folder opened costs a repaint for nothing.
         self.set_timer(SLOW_SECONDS, partial(self._still_loading, generation))
@@ -144,7 +146,7 @@ class ChildrenTable(DataTable[Text]):
         self.run_worker(fetch, thread=True, group="listing", exclusive=cursor is None)
 
     def _still_loading(self, generation: int) -> None:
-        if self.loading and generation == self.generation:
+        if self.fetching and generation == self.generation:
             self.post_message(self.Listed())
 
     @on(PageLoaded)
@@ -152,7 +154,7 @@ class ChildrenTable(DataTable[Text]):
         event.stop()
         if event.generation != self.generation:
             return
-        self.loading = False
+        self.fetching = False
         if event.first:
             self.clear()
             self.items, self.holds = [], []
@@ -174,7 +176,7 @@ class ChildrenTable(DataTable[Text]):
         self._maybe_more()
 
     def _maybe_more(self) -> None:
-        if self.next_cursor is not None and not self.loading and \
+        if self.next_cursor is not None and not self.fetching and \
                 self.cursor_row >= len(self.items) - NEAR_END:
             self._query(self.next_cursor)
 
@@ -193,7 +195,7 @@ class ChildrenTable(DataTable[Text]):
     @on(events.MouseScrollDown)
     def _wheel(self, event: events.MouseScrollDown) -> None:
         # Scrolling with the wheel does not move the cursor: look at what is in view.
-        if self.next_cursor is not None and not self.loading and \
+        if self.next_cursor is not None and not self.fetching and \
                 self.scroll_y + self.size.height >= len(self.items) - NEAR_END:
             self._query(self.next_cursor)
 
@@ -216,7 +218,7 @@ class ChildrenTable(DataTable[Text]):
             return ""
         parts = [self.path]
         count = f"{len(self.items):,} shown"
-        if self.loading:
+        if self.fetching:
             count = f"{count}, loading more…" if self.items else "loading…"
         elif self.next_cursor is not None:
             count += ", more below"
@@ -266,18 +268,17 @@ class ChildrenView(Vertical):
 
     def action_close_filter(self) -> None:
         box = self.query_one("#filter", Input)
-        was_open = box.display
+        if box.display:
+            self.table.focus()  # before the input goes: focus never falls to another widget
         box.display = False
         box.value = ""
         if self.table.glob is not None:
             self.table.filter(None)
-        if was_open:
-            self.call_after_refresh(self.table.focus)
 
     @on(Input.Submitted, "#filter")
     def _apply_filter(self, event: Input.Submitted) -> None:
         event.stop()
         box = self.query_one("#filter", Input)
+        self.table.focus()  # before the input goes: focus never falls to another widget
         box.display = False
         self.table.filter(name_glob(event.value))
-        self.call_after_refresh(self.table.focus)  # once the input is gone from the layout

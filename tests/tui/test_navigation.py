@@ -87,10 +87,10 @@ def test_moving_in_the_tree_shows_that_folder_and_enter_in_the_table_opens_one()
             await settle(pilot)
             app.tree.focus()
             await pilot.press("down")  # Explorer → apps
-            await until(pilot, lambda: app.table.path == "/apps" and not app.table.loading, "/apps shown")
+            await until(pilot, lambda: app.table.path == "/apps" and not app.table.fetching, "/apps shown")
             assert names(app) == ["explorer"]
             await pilot.press("down", "down")  # → home → projects
-            await until(pilot, lambda: app.table.path == "/projects" and not app.table.loading,
+            await until(pilot, lambda: app.table.path == "/projects" and not app.table.fetching,
                         "/projects shown")
             assert names(app) == ["alpha"]
             await pilot.press("enter")  # opens the node: its folders load
@@ -99,13 +99,13 @@ def test_moving_in_the_tree_shows_that_folder_and_enter_in_the_table_opens_one()
             assert projects.is_expanded and [str(n.label) for n in projects.children] == ["alpha"]
             app.table.focus()
             await pilot.press("enter")
-            await until(pilot, lambda: app.table.path == "/projects/alpha" and not app.table.loading,
+            await until(pilot, lambda: app.table.path == "/projects/alpha" and not app.table.fetching,
                         "alpha opened")
             assert names(app) == ["inner"]
             assert app.tree.cursor_node.data.path == "/projects/alpha"  # the tree follows what it has
             screenshot(app, "folder-opened")
             await pilot.press("backspace")
-            await until(pilot, lambda: app.table.path == "/projects" and not app.table.loading,
+            await until(pilot, lambda: app.table.path == "/projects" and not app.table.fetching,
                         "back up")
             assert app.table.current_item().name == "alpha"  # the cursor is where we came from
             await pilot.press("enter")  # a Document does not open; a folder does
@@ -247,7 +247,7 @@ def test_the_palette_goes_to_a_path():
             await settle(pilot)
             screenshot(app, "palette-go-to")
             await pilot.press("enter")
-            await until(pilot, lambda: app.table.path == "/projects/deep/down" and not app.table.loading,
+            await until(pilot, lambda: app.table.path == "/projects/deep/down" and not app.table.fetching,
                         "went to /projects/deep/down")
             assert names(app) == ["leaf"]
             # An item that is not a folder shows in its folder, with the cursor on it.
@@ -260,5 +260,18 @@ def test_the_palette_goes_to_a_path():
             assert app.table.path == "/projects/deep/down"  # a failure changes nothing...
             shown = [n.message for n in app._notifications]
             assert len([m for m in shown if "/nowhere" in m]) == 1, shown  # ...but says so, once
+
+    run(scenario)
+
+
+def test_the_dashboard_opens_at_the_folder_it_is_given():
+    session = Session()
+    session.context.create("/projects/alpha", "Folder", parents=True)
+
+    async def scenario():
+        app = RealnetApp(session, start="/projects")
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert app.table.path == "/projects" and names(app) == ["alpha"]
 
     run(scenario)
