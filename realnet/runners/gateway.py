@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from realnet.core.access import ANONYMOUS, IDENTITY_GENERATION
 from realnet.core.context import LOCAL_ADMIN, Context
+from realnet.providers.mounts import MOUNTS_GENERATION
 from realnet.security.tokens import digest
 
 if TYPE_CHECKING:
@@ -54,6 +55,8 @@ class _Store:
         self._resources = ResourceRegistry()
         self._init = [packaged_directory()]
         self.contexts: OrderedDict[str, Context] = OrderedDict()
+        #: Whether the store has (or had) mounts, as its counters said at the last request.
+        self.has_mounts = False
         # sha256(token) → (identity generation, when checked, grant)
         self.tokens: OrderedDict[str, tuple[int, datetime, TokenGrant]] = OrderedDict()
 
@@ -97,6 +100,7 @@ class _Store:
 
     def run(self, token: str | None, work: Callable[[Context], T], fallback: str = ANONYMOUS) -> T:
         generations = self.provider.generations()
+        self.has_mounts = generations.get(MOUNTS_GENERATION, 0) > 0
         principal, checked = self.principal(token, generations) if token is not None else (fallback, False)
         if checked:
             generations = self.provider.generations()
@@ -138,7 +142,9 @@ class StoreGateway:
                   principal: str = ANONYMOUS) -> T:
         """``work`` on a context acting as the token's account (``principal`` without a token);
         ``on_thread`` for work that waits on the network (content going to S3, uploads)."""
-        if self._executor is None and not on_thread:
+        # A mounted document is parsed when it changed, which may take seconds: with mounts,
+        # the embedded store's requests go to threads too, so the loop never waits for one.
+        if self._executor is None and not on_thread and not self._store().has_mounts:
             return self._store().run(token, work, principal)
         return await asyncio.get_running_loop().run_in_executor(
             self._executor or self._slow, lambda: self._store().run(token, work, principal))
