@@ -15,14 +15,14 @@ import click
 
 
 def build_group() -> click.Group:
-    from realnet.commands import access, admin, content, edit, navigate, runners, sqs
+    from realnet.commands import access, admin, content, edit, kubernetes, navigate, runners, sqs
 
     group = click.Group(
         "realnet",
         help="Realnet: a typed tree of resources.",
         context_settings={"help_option_names": ["-h", "--help"]},
     )
-    for module in (navigate, edit, content, admin, access, runners, sqs):
+    for module in (navigate, edit, content, admin, access, runners, sqs, kubernetes):
         module.register(group)
     return group
 

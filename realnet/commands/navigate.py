@@ -28,6 +28,16 @@ def _attribute_at(session, path: str):
     return holder.attributes.get(paths.name_of(path), _MISSING)
 
 
+def _columns(context, items) -> tuple[str, ...]:
+    """A listing of items of one type shows that type's columns (``ready``, ``status`` …)."""
+    kinds = {i.type for i in items}
+    types = getattr(context, "types", None)
+    if len(kinds) != 1 or types is None:
+        return ()
+    (kind,) = kinds
+    return types.columns(kind) if kind in types else ()
+
+
 def _is_file(session, item) -> bool:
     types = getattr(session.context, "types", None)
     try:
@@ -71,7 +81,7 @@ def register(group: click.Group) -> None:
             if not every or cursor is None:
                 break
         if output == "table":
-            session.emit(ItemList(tuple(collected), long=long), output)
+            session.emit(ItemList(tuple(collected), long=long, columns=_columns(context, collected)), output)
             if cursor:
                 session.note(f"# more items: ls {path} --cursor {cursor}  (or --all)")
         else:

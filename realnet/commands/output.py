@@ -19,6 +19,8 @@ class ItemList:
     long: bool = False
     next_cursor: str | None = None
     show_path: bool = False
+    #: Attributes ``-l`` shows instead of type, version and time (a type's listing columns).
+    columns: tuple[str, ...] = ()
 
     def data(self) -> Any:
         out: dict[str, Any] = {"items": [i.to_dict() for i in self.items]}
@@ -142,7 +144,12 @@ def _plain_value(value: Any) -> str:
 
 
 def _item_rows(result: ItemList) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
-    columns = ("type", "version", "updated", "path" if result.show_path else "name")
+    name = "path" if result.show_path else "name"
+    if result.columns:
+        rows = [(i.path if result.show_path else i.name,
+                 *(_plain_value(i.attributes.get(c)) for c in result.columns)) for i in result.items]
+        return (name, *result.columns), rows
+    columns = ("type", "version", "updated", name)
     rows = [
         (i.type, str(i.version), i.updated[:19].replace("T", " "),
          i.path if result.show_path else i.name)
@@ -157,8 +164,10 @@ def plain(result: Any) -> str:
         if not result.long:
             lines = [i.path if result.show_path else i.name for i in result.items]
         else:
-            _, rows = _item_rows(result)
+            header, rows = _item_rows(result)
             lines = ["\t".join(r) for r in rows]
+            if result.columns:  # as kubectl prints them: the columns say what each is
+                lines.insert(0, "\t".join(h.upper() for h in header))
         if result.next_cursor:
             lines.append(f"# more: --cursor {result.next_cursor}")
         return "\n".join(lines)

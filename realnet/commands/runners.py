@@ -97,15 +97,23 @@ def register(group: click.Group) -> None:
         session.emit(Table(("name", "state", "address", "activity", "uptime"), rows, statuses), output)
 
     @group.command("logs")
-    @click.argument("kind", type=click.Choice(KINDS))
-    @click.option("-n", "--lines", "count", type=click.IntRange(1, 100_000), default=20, show_default=True,
-                  help="How many of the latest lines.")
+    @click.argument("target", metavar="http|sqs|POD")
+    @click.option("-n", "--lines", "--tail", "count", type=click.IntRange(1, 100_000),
+                  help="How many of the latest lines (a runner's: 20; a pod's: all).")
+    @click.option("-f", "--follow", is_flag=True, help="A pod's log: keep printing new lines.")
+    @click.option("--previous", is_flag=True, help="A pod's log: of the container's previous run.")
+    @click.option("-c", "--container", help="A pod's log: of this container.")
     @click.pass_context
-    def logs(ctx, kind, count):
-        """Show the latest log lines of a runner (access log and messages)."""
+    def logs(ctx, target, count, follow, previous, container):
+        """Show the latest log lines of a runner (access log and messages), or a pod's log."""
         session = session_of(ctx)
-        runner = manager_of(session, "logs").get(kind)
-        for line in runner.log.tail(count):
+        if target not in KINDS:
+            from realnet.commands.kubernetes import pod_logs
+
+            pod_logs(session, target, tail=count, follow=follow, previous=previous, container=container)
+            return
+        runner = manager_of(session, "logs").get(target)
+        for line in runner.log.tail(count or 20):
             session.stdout.write(line + "\n")
 
     @group.command("stop")

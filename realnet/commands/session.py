@@ -5,6 +5,7 @@ The CLI makes a fresh session per process; the shell keeps one for its lifetime.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -108,7 +109,7 @@ class Session:
     def emit(self, result: Any, fmt: str = "table") -> None:
         if isinstance(result, output.ItemList) and self._context is not None:
             shown = tuple(self._context.shown(i) for i in result.items)
-            result = output.ItemList(shown, result.long, result.next_cursor, result.show_path)
+            result = dataclasses.replace(result, items=shown)
         elif isinstance(result, output.ItemDetail) and self._context is not None:
             result = output.ItemDetail(self._context.shown(result.item))
         output.emit(result, fmt, stream=self.stdout)

@@ -599,6 +599,20 @@ class Context:
 
         return content.open_read(self, path, start, end)
 
+    def action(self, path: str, name: str, **params: Any) -> Any:
+        """Do ``name`` (``logs``, ``scale`` …) to the item at ``path``, with the permission the
+        action needs checked here, as for every other change."""
+        path = paths.normalize(path)
+        owner = getattr(self.provider, "content_owner", None)
+        provider = owner(path) if owner is not None else None
+        actions = getattr(provider, "actions", {})
+        if name not in actions:
+            where = self.get(path)
+            raise ValidationError(f"{path}: a {where.type} has no action {name!r}"
+                                  + (f" (actions: {', '.join(sorted(actions))})" if actions else ""))
+        self._readable(path, actions[name])
+        return provider.action(path, name, **params)
+
     def act_as(self, principal: str) -> None:
         """From now on, check every operation against ``principal``'s permissions."""
         self.principal = principal

@@ -27,7 +27,7 @@ FIXED_LAYERS = {"core.json": 0, "controls.json": 1, "views.json": 1, "forms.json
 LAYER_NAMES = ("core", "controls/views/forms", "resource types", "app types", "apps", "access")
 TYPE_KEYS = {
     "name", "base", "description", "module", "abstract", "attributes",
-    "children", "instances", "icon", "views", "forms", "open",
+    "children", "instances", "icon", "views", "forms", "open", "columns",
 }
 ATTR_KEYS = {"kind", "required", "default", "description", "values"}
 ITEM_KEYS = {"path", "type", "attributes", "acl"}
@@ -163,6 +163,7 @@ def parse_type(spec: Any, source: str) -> TypeDef:
         abstract=bool(spec.get("abstract", False)),
         attributes=attributes,
         open=_flag(spec, "open", where),
+        columns=_names(spec.get("columns", []), where, "columns"),
         children=None if children is None else _names(children, where, "children"),
         instances=tuple(instances),
         icon=spec.get("icon", ""),

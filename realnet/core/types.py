@@ -53,6 +53,8 @@ class TypeDef:
     attributes: Mapping[str, AttributeDef] = field(default_factory=dict)
     #: Attributes not declared are allowed too, as JSON values (document nodes).
     open: bool = False
+    #: The attributes ``ls -l`` shows for a listing of these items (``ready``, ``status`` …).
+    columns: tuple[str, ...] = ()
     children: tuple[str, ...] | None = None
     instances: tuple[Mapping[str, Any], ...] = ()
     icon: str = ""
@@ -72,6 +74,8 @@ class TypeDef:
             out["abstract"] = True
         if self.open:
             out["open"] = True
+        if self.columns:
+            out["columns"] = list(self.columns)
         if self.attributes:
             out["attributes"] = {n: a.to_dict() for n, a in self.attributes.items()}
         if self.children is not None:
@@ -229,6 +233,13 @@ class TypeRegistry:
                 cached.update(self._types[type_name].attributes)
             self._attrs[name] = cached
         return cached
+
+    def columns(self, name: str) -> tuple[str, ...]:
+        """The listing columns of a type (its own, or its nearest base's)."""
+        for type_name in self.lineage(name):
+            if self._types[type_name].columns:
+                return self._types[type_name].columns
+        return ()
 
     def is_open(self, name: str) -> bool:
         """Whether items of this type take attributes their type does not declare."""

@@ -105,6 +105,12 @@ class MountedProvider(Provider):
         """An item copied in from elsewhere, as this source can hold it (or a clear error)."""
         return draft
 
+    #: Action name → the permission it needs on the item it is done to.
+    actions: Mapping[str, str] = {}
+
+    def action(self, path: str, name: str, **params: Any) -> Any:
+        raise ValidationError(f"{path}: no action {name!r} here")
+
     def read_content(self, path: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         raise ValidationError(f"{path}: a {self.kind} holds no file content")
 

@@ -21,6 +21,7 @@ BUILTIN: dict[str, str] = {
     "app": "realnet.resources.builtin:AppResource",
     "documents": "realnet.resources.mounts:DocumentsResource",
     "filetree": "realnet.resources.mounts:FileTreeResource",
+    "kubernetes": "realnet.resources.mounts:KubernetesResource",
 }
 
 

@@ -96,3 +96,32 @@ class FileTreeResource(MountResource):
         except PermissionError:
             raise ValidationError(f"{path}: attribute 'path': {source}: permission denied "
                                   "(this process cannot list it)") from None
+
+
+class KubernetesResource(MountResource):
+    """A cluster: a kubeconfig context (``context``, ``kubeconfig``) or, inside a pod, its
+    service account (``in_cluster``). Mounting checks that the cluster answers."""
+
+    def check(self, path: str, type_name: str, attributes: Mapping[str, Any]) -> None:
+        from realnet.core.context import mount_settings
+
+        settings = mount_settings(self.context.types, type_name)
+        current = self.context.store.get_many([path]).get(path)
+        if current is not None and all(current.attributes.get(k) == attributes.get(k) for k in settings):
+            return
+        self.context.guard.require_admin(f"{path}: mounting a cluster")
+        if attributes.get("in_cluster") and attributes.get("context"):
+            raise ValidationError(f"{path}: give either 'context' or 'in_cluster', not both")
+        provider = self.open(_draft_item(path, type_name, attributes))
+        provider.cluster.request("GET", "/version", where=path)
+
+    def open(self, item: Item) -> MountedProvider:
+        from realnet.providers.kubernetes import KubernetesProvider
+        from realnet.providers.kubernetes.client import Cluster, connect
+
+        attributes = item.attributes
+        api = connect(context=attributes.get("context"), kubeconfig=attributes.get("kubeconfig"),
+                      in_cluster=bool(attributes.get("in_cluster")), where=item.path)
+        label = "in-cluster" if attributes.get("in_cluster") \
+            else (attributes.get("context") or "current context")
+        return KubernetesProvider(item, Cluster(api, label), read_only=bool(attributes.get("read_only")))

@@ -1,0 +1,157 @@
+"""One cluster's API, through the official client: kubeconfig contexts or the pod's own
+service account, JSON in and out, and the API's refusals as Realnet's errors.
+
+Requests go through the client's ``ApiClient`` (its authentication, TLS and proxies) but
+skip its typed models: a list of 50,000 pods is parsed once, as plain JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from realnet.core.errors import (
+    AlreadyExists,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    RealnetError,
+    StoreError,
+    ValidationError,
+)
+
+#: Seconds to connect and to wait for an answer: a cluster that is down is said so, not waited on.
+CONNECT_SECONDS = 5.0
+READ_SECONDS = 30.0
+
+
+def connect(*, context: str | None, kubeconfig: str | None, in_cluster: bool, where: str) -> Any:
+    """An ``ApiClient`` for the context (or the in-cluster service account)."""
+    try:
+        from kubernetes import client, config
+        from kubernetes.config.config_exception import ConfigException
+    except ImportError:
+        raise ValidationError(f"{where}: mounting a cluster needs the Kubernetes client: "
+                              "pip install 'realnet[kubernetes]'") from None
+
+    configuration = client.Configuration()
+    try:
+        if in_cluster:
+            config.load_incluster_config(client_configuration=configuration)
+        else:
+            config.load_kube_config(config_file=kubeconfig, context=context or None,
+                                    client_configuration=configuration, persist_config=False)
+    except ConfigException as e:
+        source = "the pod's service account" if in_cluster else f"context {context or '(current)'}"
+        raise ValidationError(f"{where}: {source}: {_first_line(e)}") from None
+    except OSError as e:
+        raise ValidationError(f"{where}: kubeconfig {kubeconfig or '~/.kube/config'}: {e.strerror}") from None
+    return client.ApiClient(configuration)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+class Cluster:
+    """Requests to one API server, answered as plain data or one clear error."""
+
+    def __init__(self, api: Any, label: str) -> None:
+        self.api = api
+        self.label = label
+
+    def request(self, method: str, path: str, *, where: str, query: dict[str, Any] | None = None,
+                body: Any = None, content_type: str = "application/json", text: bool = False,
+                read_seconds: float = READ_SECONDS) -> Any:
+        """``method path`` on the API; ``where`` is the tree path errors name."""
+        import orjson
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+
+        headers = {"Accept": "text/plain" if text else "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        params = [(k, v) for k, v in (query or {}).items() if v is not None]
+        try:
+            serialized = self.api.param_serialize(method, path, query_params=params, header_params=headers,
+                                                  body=body, auth_settings=["BearerToken"])
+            response = self.api.call_api(*serialized, _request_timeout=(CONNECT_SECONDS, read_seconds))
+            response.read()
+        except ApiException as e:
+            raise self.error(e.status, e.body, where) from None
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            raise StoreError(f"{where}: the cluster {self.label} cannot be reached "
+                             f"({_first_line(e)})") from None
+        if response.status >= 400:
+            raise self.error(response.status, response.data, where)
+        data = response.data
+        if text:
+            return data.decode("utf-8", errors="replace") if isinstance(data, bytes) else str(data)
+        return orjson.loads(data) if data else None
+
+    def error(self, status: int, body: Any, where: str) -> RealnetError:
+        """The API's ``Status`` as the error every face knows."""
+        import orjson
+
+        message, reason = f"HTTP {status}", ""
+        try:
+            parsed = orjson.loads(body) if body else {}
+            if isinstance(parsed, dict):
+                message = str(parsed.get("message") or message).splitlines()[0]
+                reason = str(parsed.get("reason") or "")
+        except orjson.JSONDecodeError:
+            pass
+        if status == 401:
+            return StoreError(f"{where}: the cluster {self.label} refused the credentials "
+                              f"(expired or wrong: {message})")
+        if status == 403:
+            return PermissionDenied(f"{where}: forbidden by the cluster: {message}")
+        if status == 404:
+            return NotFound(where)
+        if status == 409 and reason == "AlreadyExists":
+            return AlreadyExists(where)
+        if status == 409:
+            return Conflict(f"{where}: {message}; read it again and retry")
+        if status in (400, 422):
+            return ValidationError(f"{where}: refused by the cluster: {message}")
+        return StoreError(f"{where}: the cluster {self.label} answered {status}: {message}")
+
+    def stream(self, path: str, *, where: str, query: dict[str, Any] | None = None) -> Iterator[str]:
+        """The lines of a text answer as they come (a followed log)."""
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+
+        params = [(k, v) for k, v in (query or {}).items() if v is not None]
+        try:
+            serialized = self.api.param_serialize("GET", path, query_params=params,
+                                                  header_params={"Accept": "text/plain"},
+                                                  auth_settings=["BearerToken"])
+            response = self.api.call_api(*serialized, _request_timeout=(CONNECT_SECONDS, None))
+        except ApiException as e:
+            raise self.error(e.status, e.body, where) from None
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            raise StoreError(f"{where}: the cluster {self.label} cannot be reached "
+                             f"({_first_line(e)})") from None
+        if response.status >= 400:
+            response.read()
+            raise self.error(response.status, response.data, where)
+        return _lines(response.response, where, self.label)
+
+
+def _lines(raw: Any, where: str, label: str) -> Iterator[str]:
+    import urllib3
+
+    pending = b""
+    try:
+        for chunk in raw.stream(4096, decode_content=True):
+            pending += chunk
+            *complete, pending = pending.split(b"\n")
+            for line in complete:
+                yield line.decode("utf-8", errors="replace")
+        if pending:
+            yield pending.decode("utf-8", errors="replace")
+    except (urllib3.exceptions.HTTPError, OSError) as e:
+        raise StoreError(f"{where}: the log stream from {label} broke off ({_first_line(e)})") from None
+    finally:
+        raw.release_conn()
