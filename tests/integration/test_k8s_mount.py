@@ -276,3 +276,30 @@ def test_a_followed_log_prints_lines_as_they_come_until_the_container_ends(conte
     k8s.append_log("default", "web-1", "request 1\nrequest 2\n")
     threading.Timer(0.2, k8s.end_log, ("default", "web-1")).start()
     assert list(lines) == ["request 1", "request 2"]
+
+
+def test_inside_a_pod_the_mount_uses_the_pods_service_account(context, k8s, tmp_path, monkeypatch):
+    """As in ``kubectl exec -it deploy/realnet -- realnet shell``: no kubeconfig, only what
+    Kubernetes gives a pod — the service host and port in the environment, the account's
+    token and the cluster's CA in files (here in tmp_path instead of /var/run/secrets)."""
+    from kubernetes.config import incluster_config
+
+    token, ca = tmp_path / "token", tmp_path / "ca.crt"
+    k8s.add_token("pod-account", rules={"pods": ["get", "list"], "namespaces": ["get", "list"]})
+    token.write_text("pod-account")
+    ca.write_bytes(k8s.certificate.read_bytes())
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(token))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(ca))
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(k8s.port))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-such-kubeconfig"))
+    context.create("/clusters/local", "KubernetesCluster", {"in_cluster": True}, parents=True)
+    assert names(context.list("/clusters/local/default/pods")) == ["web-1"]
+    with pytest.raises(PermissionDenied, match="forbidden by the cluster"):
+        context.delete("/clusters/local/default/pods/web-1")  # the account may only read
+
+
+def test_outside_a_pod_in_cluster_says_what_is_missing(context, monkeypatch):
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(ValidationError, match="^/c: the pod's service account: "):
+        context.create("/c", "KubernetesCluster", {"in_cluster": True})
