@@ -303,3 +303,13 @@ def test_outside_a_pod_in_cluster_says_what_is_missing(context, monkeypatch):
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     with pytest.raises(ValidationError, match="^/c: the pod's service account: "):
         context.create("/c", "KubernetesCluster", {"in_cluster": True})
+
+
+def test_apply_checks_manifests_against_the_schemas_before_sending(cli, k8s, tmp_path):
+    cli("create", "/clusters/dev", "--type", "KubernetesCluster", "-p", "--attr", f"kubeconfig={k8s.kubeconfig}")
+    manifest = tmp_path / "deploy.yaml"
+    manifest.write_text(MANIFESTS.replace("replicas: 1", "replicas: three"))
+    refused = cli("apply", str(manifest), "/clusters/dev/default")
+    assert refused.code == 1
+    assert refused.err == f"realnet: {manifest}#1: spec.replicas: 'three' is not of type 'integer', 'null'\n"
+    assert k8s.kubectl("get", "configmap", "api-settings", "-n", "default", check=False).returncode != 0

@@ -122,6 +122,7 @@ def apply(provider: KubernetesProvider, path: str, documents: list[Any], *,
         namespace = None
         if kind.namespaced:
             namespace = metadata.get("namespace") or default_namespace or "default"
+        _check_schema(doc, where)
         planned.append((kind, namespace, name, doc))
     results = []
     for kind, namespace, name, doc in planned:
@@ -142,6 +143,23 @@ def apply(provider: KubernetesProvider, path: str, documents: list[Any], *,
         provider.cluster.request("PUT", kind.member(namespace, name), where=item_path, body=body)
         results.append({"path": item_path, "result": "configured"})
     return results
+
+
+def _check_schema(doc: Mapping[str, Any], where: str) -> None:
+    """Check a built-in kind's manifest against the published schemas before it is sent
+    (with the ``kubernetes-validate`` package of the kubernetes extra; custom resources are
+    left to the cluster)."""
+    try:
+        import kubernetes_validate
+    except ImportError:
+        return
+    try:
+        kubernetes_validate.validate(dict(doc), kubernetes_validate.latest_version(), strict=True)
+    except kubernetes_validate.SchemaNotFoundError:
+        return
+    except kubernetes_validate.ValidationError as e:
+        field = ".".join(str(p) for p in e.path) or "(the manifest)"
+        raise ValidationError(f"{where}: {field}: {e.message}") from None
 
 
 def _same(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
