@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Mapping
-from datetime import datetime
 from typing import Any
 
 from realnet.core import paths
@@ -19,7 +18,15 @@ from realnet.core.access import Visibility
 from realnet.core.errors import NotFound, RealnetError, ValidationError
 from realnet.core.item import ChildrenPage, Item, ItemDraft
 from realnet.providers.kubernetes.client import Cluster
-from realnet.providers.kubernetes.kinds import ALIASES, BUILTIN, NAMESPACES, Kind, redacted, summary
+from realnet.providers.kubernetes.kinds import (
+    ALIASES,
+    BUILTIN,
+    NAMESPACES,
+    Kind,
+    parse_time,
+    redacted,
+    summary,
+)
 from realnet.providers.listing import visible_to
 from realnet.providers.mounted import MountedProvider
 
@@ -31,13 +38,8 @@ CONTINUE = "k8s:"
 
 
 def _timestamp(value: str | None) -> str:
-    if not value:
-        return "1970-01-01T00:00:00.000000Z"
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return "1970-01-01T00:00:00.000000Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = parse_time(value)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if moment else "1970-01-01T00:00:00.000000Z"
 
 
 def _version(metadata: Mapping[str, Any]) -> int:

@@ -66,29 +66,44 @@ class Cluster:
                 read_seconds: float = READ_SECONDS) -> Any:
         """``method path`` on the API; ``where`` is the tree path errors name."""
         import orjson
-        import urllib3
-        from kubernetes.client.exceptions import ApiException
 
         headers = {"Accept": "text/plain" if text else "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type
+        response = self._send(method, path, where, query, headers, body, read_seconds, whole=True)
+        data = response.data
+        if text:
+            return data.decode("utf-8", errors="replace") if isinstance(data, bytes) else str(data)
+        return orjson.loads(data) if data else None
+
+    def stream(self, path: str, *, where: str, query: dict[str, Any] | None = None) -> Iterator[str]:
+        """The lines of a text answer as they come (a followed log, a watch)."""
+        response = self._send("GET", path, where, query, {"Accept": "text/plain"}, None, None, whole=False)
+        return _lines(response.response, where, self.label)
+
+    def _send(self, method: str, path: str, where: str, query: dict[str, Any] | None,
+              headers: dict[str, str], body: Any, read_seconds: float | None, *, whole: bool) -> Any:
+        """The answer to one request (read whole, or left to stream); a refusal as an error."""
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+
         params = [(k, v) for k, v in (query or {}).items() if v is not None]
         try:
             serialized = self.api.param_serialize(method, path, query_params=params, header_params=headers,
                                                   body=body, auth_settings=["BearerToken"])
             response = self.api.call_api(*serialized, _request_timeout=(CONNECT_SECONDS, read_seconds))
-            response.read()
+            if whole:
+                response.read()
         except ApiException as e:
             raise self.error(e.status, e.body, where) from None
         except (urllib3.exceptions.HTTPError, OSError) as e:
             raise StoreError(f"{where}: the cluster {self.label} cannot be reached "
                              f"({_first_line(e)})") from None
         if response.status >= 400:
+            if not whole:
+                response.read()
             raise self.error(response.status, response.data, where)
-        data = response.data
-        if text:
-            return data.decode("utf-8", errors="replace") if isinstance(data, bytes) else str(data)
-        return orjson.loads(data) if data else None
+        return response
 
     def error(self, status: int, body: Any, where: str) -> RealnetError:
         """The API's ``Status`` as the error every face knows."""
@@ -116,27 +131,6 @@ class Cluster:
         if status in (400, 422):
             return ValidationError(f"{where}: refused by the cluster: {message}")
         return StoreError(f"{where}: the cluster {self.label} answered {status}: {message}")
-
-    def stream(self, path: str, *, where: str, query: dict[str, Any] | None = None) -> Iterator[str]:
-        """The lines of a text answer as they come (a followed log)."""
-        import urllib3
-        from kubernetes.client.exceptions import ApiException
-
-        params = [(k, v) for k, v in (query or {}).items() if v is not None]
-        try:
-            serialized = self.api.param_serialize("GET", path, query_params=params,
-                                                  header_params={"Accept": "text/plain"},
-                                                  auth_settings=["BearerToken"])
-            response = self.api.call_api(*serialized, _request_timeout=(CONNECT_SECONDS, None))
-        except ApiException as e:
-            raise self.error(e.status, e.body, where) from None
-        except (urllib3.exceptions.HTTPError, OSError) as e:
-            raise StoreError(f"{where}: the cluster {self.label} cannot be reached "
-                             f"({_first_line(e)})") from None
-        if response.status >= 400:
-            response.read()
-            raise self.error(response.status, response.data, where)
-        return _lines(response.response, where, self.label)
 
 
 def _lines(raw: Any, where: str, label: str) -> Iterator[str]:

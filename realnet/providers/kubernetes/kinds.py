@@ -68,13 +68,20 @@ ALIASES = {
 }
 
 
+def parse_time(timestamp: str | None) -> datetime | None:
+    """An RFC 3339 time of the API (``2026-11-26T05:00:00Z``), or None."""
+    if not timestamp:
+        return None
+    try:
+        return datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
 def age(timestamp: str | None, now: datetime | None = None) -> str:
     """``3d4h``, ``5m`` … since an RFC 3339 time, as kubectl shows it."""
-    if not timestamp:
-        return ""
-    try:
-        then = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-    except ValueError:
+    then = parse_time(timestamp)
+    if then is None:
         return ""
     seconds = int(((now or datetime.now(UTC)) - then).total_seconds())
     if seconds < 120:
