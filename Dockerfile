@@ -13,9 +13,10 @@ COPY realnet ./realnet
 COPY shell ./shell
 COPY tui ./tui
 COPY initialization ./initialization
-# The project itself, with its PostgreSQL, S3 and SQS extras; versions are bounded in pyproject.toml.
+# The project itself, with its PostgreSQL, S3, SQS and Kubernetes extras (the pod's shell mounts
+# the cluster it runs in); versions are bounded in pyproject.toml.
 # hadolint ignore=DL3013
-RUN pip install --no-cache-dir ".[postgresql,s3,sqs]" \
+RUN pip install --no-cache-dir ".[postgresql,s3,sqs,kubernetes]" \
     && useradd --create-home --uid 10001 realnet \
     && mkdir -p /data \
     && chown realnet:realnet /data

@@ -147,7 +147,7 @@ def apply(provider: KubernetesProvider, path: str, documents: list[Any], *,
 
 def _check_schema(doc: Mapping[str, Any], where: str) -> None:
     """Check a built-in kind's manifest against the published schemas before it is sent
-    (with the ``kubernetes-validate`` package of the kubernetes extra; custom resources are
+    (with the ``kubernetes-validate`` package of the validate extra; custom resources are
     left to the cluster)."""
     try:
         import kubernetes_validate
