@@ -123,5 +123,6 @@ class KubernetesResource(MountResource):
         api = connect(context=attributes.get("context"), kubeconfig=attributes.get("kubeconfig"),
                       in_cluster=bool(attributes.get("in_cluster")), where=item.path)
         label = "in-cluster" if attributes.get("in_cluster") \
-            else (attributes.get("context") or "current context")
-        return KubernetesProvider(item, Cluster(api, label), read_only=bool(attributes.get("read_only")))
+            else (attributes.get("context") or api.configuration.host)
+        cluster = Cluster(api, label, read_seconds=float(attributes.get("timeout") or 30.0))
+        return KubernetesProvider(item, cluster, read_only=bool(attributes.get("read_only")))

@@ -313,3 +313,12 @@ def test_apply_checks_manifests_against_the_schemas_before_sending(cli, k8s, tmp
     assert refused.code == 1
     assert refused.err == f"realnet: {manifest}#1: spec.replicas: 'three' is not of type 'integer', 'null'\n"
     assert k8s.kubectl("get", "configmap", "api-settings", "-n", "default", check=False).returncode != 0
+
+
+def test_a_slow_cluster_is_said_to_be_slow_within_the_mounts_timeout(context, k8s):
+    context.create("/slow", "KubernetesCluster", {"kubeconfig": str(k8s.kubeconfig), "timeout": 0.5})
+    k8s.faults.delay, k8s.faults.delay_only = 3.0, "/pods"
+    with pytest.raises(StoreError, match=r"^/slow/default/pods: the cluster .* did not answer within 0.5 s"):
+        context.list("/slow/default/pods")
+    k8s.faults.clear()
+    assert names(context.list("/slow/default/pods")) == ["web-1"]

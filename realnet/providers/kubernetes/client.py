@@ -57,20 +57,22 @@ def _first_line(error: Exception) -> str:
 class Cluster:
     """Requests to one API server, answered as plain data or one clear error."""
 
-    def __init__(self, api: Any, label: str) -> None:
+    def __init__(self, api: Any, label: str, *, read_seconds: float = READ_SECONDS) -> None:
         self.api = api
         self.label = label
+        self.read_seconds = read_seconds
 
     def request(self, method: str, path: str, *, where: str, query: dict[str, Any] | None = None,
                 body: Any = None, content_type: str = "application/json", text: bool = False,
-                read_seconds: float = READ_SECONDS) -> Any:
+                read_seconds: float | None = None) -> Any:
         """``method path`` on the API; ``where`` is the tree path errors name."""
         import orjson
 
         headers = {"Accept": "text/plain" if text else "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type
-        response = self._send(method, path, where, query, headers, body, read_seconds, whole=True)
+        response = self._send(method, path, where, query, headers, body, read_seconds or self.read_seconds,
+                              whole=True)
         data = response.data
         if text:
             return data.decode("utf-8", errors="replace") if isinstance(data, bytes) else str(data)
@@ -97,13 +99,32 @@ class Cluster:
         except ApiException as e:
             raise self.error(e.status, e.body, where) from None
         except (urllib3.exceptions.HTTPError, OSError) as e:
-            raise StoreError(f"{where}: the cluster {self.label} cannot be reached "
-                             f"({_first_line(e)})") from None
+            raise self._unreachable(e, where, read_seconds) from None
         if response.status >= 400:
             if not whole:
                 response.read()
             raise self.error(response.status, response.data, where)
         return response
+
+    def _unreachable(self, error: Exception, where: str, read_seconds: float | None) -> RealnetError:
+        """A request that got no answer, said in words rather than urllib3's."""
+        import ssl
+
+        import urllib3
+
+        reason = getattr(error, "reason", None) or error
+        if isinstance(reason, urllib3.exceptions.ReadTimeoutError) and read_seconds:
+            return StoreError(f"{where}: the cluster {self.label} did not answer within {read_seconds:g} s "
+                              "(the mount's timeout)")
+        if isinstance(reason, urllib3.exceptions.ConnectTimeoutError):
+            why = f"no connection within {CONNECT_SECONDS:g} s"
+        elif isinstance(reason, urllib3.exceptions.NewConnectionError):
+            why = "connection refused" if "refused" in str(reason).lower() else "no connection"
+        elif isinstance(reason, urllib3.exceptions.SSLError | ssl.SSLError):
+            why = "its TLS certificate is not trusted"
+        else:
+            why = _first_line(reason if isinstance(reason, Exception) else error)
+        return StoreError(f"{where}: the cluster {self.label} cannot be reached ({why})")
 
     def error(self, status: int, body: Any, where: str) -> RealnetError:
         """The API's ``Status`` as the error every face knows."""
