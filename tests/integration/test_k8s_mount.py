@@ -322,3 +322,20 @@ def test_a_slow_cluster_is_said_to_be_slow_within_the_mounts_timeout(context, k8
         context.list("/slow/default/pods")
     k8s.faults.clear()
     assert names(context.list("/slow/default/pods")) == ["web-1"]
+
+
+def test_access_reviews_say_what_the_identity_may_do(context, k8s):
+    from realnet.providers.kubernetes.access import Access
+
+    k8s.add_token("viewer", rules={"pods": ["get", "list"], "namespaces": ["get", "list"]})
+    viewer = k8s.write_kubeconfig(k8s.directory / "viewer.kubeconfig", token="viewer")
+    context.create("/viewer", "KubernetesCluster", {"kubeconfig": str(viewer)})
+    provider = context.provider.owner_of("/viewer/default")
+    access = Access(provider)
+    pods = provider.kind_named("pods", where="/viewer")
+    deployments = provider.kind_named("deploy", where="/viewer")
+    assert access.allowed("list", pods, "default") and not access.allowed("delete", pods, "default")
+    assert not access.allowed("patch", deployments, "default", subresource="scale")
+    reviews = [p for m, p in k8s.requests if m == "POST" and "selfsubjectaccessreviews" in p]
+    assert access.allowed("list", pods, "default")  # asked once, then kept
+    assert len([p for m, p in k8s.requests if m == "POST" and "selfsubjectaccessreviews" in p]) == len(reviews)
