@@ -27,6 +27,9 @@ class MountedProvider(Provider):
     kind = "mount"
     #: The type of the folders ``-p`` makes here.
     folder_type = "Folder"
+    #: Whether a search or count from above the mount goes into it (not into a cluster,
+    #: which may hold hundreds of thousands of objects: search it from its own path).
+    searched_from_above = True
 
     def __init__(self, mount: Item, *, source: str, read_only: bool) -> None:
         self.mount = mount

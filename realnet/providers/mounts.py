@@ -223,6 +223,8 @@ class MountTable(Provider):
                 continue
             try:
                 provider = self.provider_of(mount)
+                if not provider.searched_from_above:
+                    continue
                 part = provider.search(mount.path, max_depth=depth,
                                        cursor=cursor if after is not None and after > mount.path else None,
                                        **options)
@@ -243,7 +245,9 @@ class MountTable(Provider):
         count = self.store.count_subtree(path, visible=visible)
         for mount in self._mounts_within(path):
             try:
-                count += self.provider_of(mount).count_subtree(mount.path, visible=visible)
+                provider = self.provider_of(mount)
+                if provider.searched_from_above:
+                    count += provider.count_subtree(mount.path, visible=visible)
             except RealnetError:
                 continue
         return count

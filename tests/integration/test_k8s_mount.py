@@ -339,3 +339,12 @@ def test_access_reviews_say_what_the_identity_may_do(context, k8s):
     reviews = [p for m, p in k8s.requests if m == "POST" and "selfsubjectaccessreviews" in p]
     assert access.allowed("list", pods, "default")  # asked once, then kept
     assert len([p for m, p in k8s.requests if m == "POST" and "selfsubjectaccessreviews" in p]) == len(reviews)
+
+
+def test_a_search_from_above_passes_the_cluster_by(context, cluster, k8s):
+    context.create("/notes", "Document", {"title": "web-1 notes"})
+    before = len(k8s.requests)
+    assert [i.path for i in context.find("/", name_glob="web*").items] == []
+    assert len(k8s.requests) == before  # the cluster was not asked
+    assert [i.path for i in context.find(cluster, name_glob="web*").items] == [
+        f"{cluster}/default/deployments/web", f"{cluster}/default/pods/web-1"]

@@ -50,6 +50,7 @@ def _version(metadata: Mapping[str, Any]) -> int:
 class KubernetesProvider(MountedProvider):
     kind = "Kubernetes cluster"
     capabilities = frozenset({"kubernetes"})
+    searched_from_above = False
 
     def __init__(self, mount: Item, cluster: Cluster, *, read_only: bool) -> None:
         super().__init__(mount, source=cluster.label, read_only=read_only)
