@@ -28,7 +28,7 @@ from realnet.tui.backend import Backend
 from realnet.tui.detail import DetailPane
 from realnet.tui.footer import ModeFooter
 from realnet.tui.help import HelpScreen
-from realnet.tui.messages import Failed, FolderChosen
+from realnet.tui.messages import ClusterChosen, Failed, FolderChosen
 from realnet.tui.palette import GoToScreen, PathProvider
 from realnet.tui.table import ChildrenTable, ChildrenView
 from realnet.tui.tree import ResourceTree
@@ -69,6 +69,8 @@ OTHER_KEYS: tuple[tuple[str, str], ...] = (
     ("Ctrl+P", "Command palette: go to a path (type /…), new, edit, delete, runners, quit"),
 )
 WRITE_ACTIONS = frozenset(k.action for k in KEYS if k.writes)
+#: The keys that work on the tree and its table: off while the cluster screen shows.
+TREE_ACTIONS = frozenset(k.action.split("(")[0] for k in KEYS) - {"quit", "help"}
 
 
 class RealnetApp(App[int]):
@@ -121,16 +123,21 @@ class RealnetApp(App[int]):
         self.table.focus()
 
     @property
+    def main_screen(self) -> Screen:
+        """The tree's screen, also while the cluster screen shows over it."""
+        return self.screen_stack[0] if self.screen_stack else self.screen
+
+    @property
     def tree(self) -> ResourceTree:
-        return self.query_one(ResourceTree)
+        return self.main_screen.query_one(ResourceTree)
 
     @property
     def table(self) -> ChildrenTable:
-        return self.query_one(ChildrenTable)
+        return self.main_screen.query_one(ChildrenTable)
 
     @property
     def detail(self) -> DetailPane:
-        return self.query_one(DetailPane)
+        return self.main_screen.query_one(DetailPane)
 
     # -- what the parts report -----------------------------------------------------------
     @on(Failed)
@@ -148,6 +155,34 @@ class RealnetApp(App[int]):
         self.table.show(path, select=select)
         if not self.tree.has_focus:
             self.tree.follow(path)
+        self._open_cluster_at(path)
+
+    def _open_cluster_at(self, path: str) -> None:
+        """A folder in a Kubernetes cluster mount opens the cluster screen over the tree."""
+        from realnet.tui.cluster import cluster_start
+
+        backend = self.backend
+
+        def find() -> None:
+            try:
+                start = cluster_start(backend, path)
+            except RealnetError:
+                return  # the table says what is wrong with the folder
+            if start is not None:
+                self.post_message(ClusterChosen(start))
+
+        self.run_worker(find, thread=True, group="cluster-check", exclusive=True)
+
+    @on(ClusterChosen)
+    def _cluster_chosen(self, event: ClusterChosen) -> None:
+        from realnet.tui.cluster import ClusterSource
+        from realnet.tui.cluster.screen import ClusterScreen
+
+        event.stop()
+        if isinstance(self.screen, ClusterScreen):
+            return
+        source = ClusterSource(self.backend, event.start.mount)
+        self.push_screen(ClusterScreen(source, event.start, read_only=self.read_only))
 
     @on(ResourceTree.SectionsLoaded)
     def _sections(self, event: ResourceTree.SectionsLoaded) -> None:
@@ -157,10 +192,14 @@ class RealnetApp(App[int]):
     @on(ChildrenTable.ItemHighlighted)
     def _item_highlighted(self, event: ChildrenTable.ItemHighlighted) -> None:
         event.stop()
+        if not self.screen_stack:  # the app is closing: no pane to show it in
+            return
         self.detail.show(event.item.path if event.item is not None else event.folder)
 
     # -- read-only -----------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if getattr(self.screen, "OWNS_KEYS", False) and action in TREE_ACTIONS:
+            return False  # the cluster screen and its views: their keys, not the tree's
         return not (self.read_only and action in WRITE_ACTIONS)
 
     # -- actions -------------------------------------------------------------------------

@@ -26,3 +26,12 @@ class FolderChosen(Message):
         self.path = path
         #: The child to put the cursor on once the folder shows (going up, going to an item).
         self.select = select
+
+
+class ClusterChosen(Message):
+    """A folder in a Kubernetes cluster mount was opened: the cluster screen shows it."""
+
+    def __init__(self, start: object) -> None:
+        super().__init__()
+        #: A :class:`realnet.tui.cluster.ClusterStart`.
+        self.start = start
