@@ -92,8 +92,7 @@ def _mounted(context: Context, path: str) -> MountedProvider | None:
     """The mounted provider that holds ``path``, if a mount does."""
     from realnet.providers.mounted import MountedProvider
 
-    owner = getattr(context.provider, "owner_of", None)
-    provider = owner(path) if owner is not None else None
+    provider = context.provider.owner_of(path)
     return provider if isinstance(provider, MountedProvider) else None
 
 
@@ -176,7 +175,7 @@ def keys_below(context: Context, path: str) -> list[str]:
     mounted keeps its bytes where it is)."""
     if _mounted(context, path) is not None:
         return []
-    provider = getattr(context, "store", context.provider)
+    provider = context.store
     files = context.types.subtypes(FILE_TYPE) if FILE_TYPE in context.types else []
     found = [provider.get(path)]
     cursor = None

@@ -475,9 +475,8 @@ class Context:
         while current != paths.ROOT and self._exists_for_me(current) is None:
             missing.append(current)
             current = paths.parent_of(current)
-        folder_type = getattr(self.provider, "folder_type_at", lambda _path: "Folder")
         for folder in reversed(missing):
-            made = folder_type(folder)
+            made = self.provider.folder_type_at(folder)
             self._check_parent(folder, made)
             # Made meanwhile by another writer is what we wanted; its type is checked next.
             with suppress(AlreadyExists):
@@ -603,9 +602,8 @@ class Context:
         """Do ``name`` (``logs``, ``scale`` …) to the item at ``path``, with the permission the
         action needs checked here, as for every other change."""
         path = paths.normalize(path)
-        owner = getattr(self.provider, "content_owner", None)
-        provider = owner(path) if owner is not None else None
-        actions = getattr(provider, "actions", {})
+        provider = self.provider.content_owner(path)
+        actions = getattr(provider, "actions", {})  # the store's items have none
         if name not in actions:
             where = self.get(path)
             raise ValidationError(f"{path}: a {where.type} has no action {name!r}"

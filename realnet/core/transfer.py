@@ -56,9 +56,8 @@ def exported_items(context: Context, path: str) -> list[Item]:
     top = context.get(path)
     root = top.path
     visible = context.guard.visibility(root)
-    mount_of = getattr(context.provider, "mount_of", None)
     source = context.provider
-    if mount_of is not None and mount_of(root) is None:
+    if context.provider.mount_of(root) is None:
         source = context.store
         top = source.get(root)
     below = list(source.walk(root, page_size=5000, visible=visible))
