@@ -114,6 +114,9 @@ class SqsRunner(Runner):
                            "after their error reply (create queues with 'realnet sqs create-queue')")
 
     async def serve(self) -> None:
+        # The first sweep ends before any message is read: a request id whose record has
+        # aged out must be a new request, not one answered from a record being dropped.
+        await self._forget_once()
         helpers = [asyncio.create_task(self._keep_visible(), name="realnet-sqs-visibility"),
                    asyncio.create_task(self._forget_old(), name="realnet-sqs-forget")]
         receivers = [asyncio.create_task(self._receive_loop(), name=f"realnet-sqs-receive-{n}")
@@ -436,16 +439,19 @@ class SqsRunner(Runner):
                     self._held[receipt] = now
 
     async def _forget_old(self) -> None:
-        window = self.settings.sqs_request_window
         while True:
-            try:
-                removed = await self._gateway.run_as_admin(
-                    lambda context: context.provider.forget_requests(window), slow=True)
-                if removed:
-                    self.log.write(f"sqs: forgot {removed} request record(s) older than {window} s")
-            except RealnetError as e:
-                self.log.write(f"sqs: could not forget old request records ({e})")
             await asyncio.sleep(FORGET_EVERY)
+            await self._forget_once()
+
+    async def _forget_once(self) -> None:
+        window = self.settings.sqs_request_window
+        try:
+            removed = await self._gateway.run_as_admin(
+                lambda context: context.provider.forget_requests(window), slow=True)
+            if removed:
+                self.log.write(f"sqs: forgot {removed} request record(s) older than {window} s")
+        except RealnetError as e:
+            self.log.write(f"sqs: could not forget old request records ({e})")
 
     # -- plumbing ------------------------------------------------------------------------
     def _sqs(self, doing: str, method: str, *, queue: str | None = None, **kwargs: Any) -> Any:
