@@ -36,14 +36,15 @@ REFUSED = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "Expir
 
 class S3Content(ContentStore):
     def __init__(self, settings: Settings) -> None:
-        import boto3
         from botocore.config import Config
+
+        from realnet.aws import new_client
 
         self.bucket = settings.storage_bucket or ""
         self.prefix = f"{settings.storage_prefix}/" if settings.storage_prefix else ""
         self.label = f"s3://{self.bucket}/{self.prefix}"
         self.endpoint = settings.aws_endpoint_url
-        self._client = boto3.session.Session().client(
+        self._client = new_client(
             "s3",
             endpoint_url=self.endpoint,
             region_name=settings.s3_region,

@@ -30,7 +30,6 @@ def aws_client(settings: Settings, service: str, queue_url: str | None = None) -
     """A client for ``sqs`` (credentials from the AWS chain: variables, profile, pod identity)
     or ``s3`` (REALNET_STORAGE_S3_KEY/_SECRET when set, as for file content)."""
     try:
-        import boto3
         from botocore.config import Config
     except ImportError:
         raise ConfigError("the SQS runner needs boto3: pip install 'realnet[sqs]'") from None
@@ -45,9 +44,10 @@ def aws_client(settings: Settings, service: str, queue_url: str | None = None) -
     config = Config(retries={"total_max_attempts": 2, "mode": "standard"}, connect_timeout=5,
                     read_timeout=30, max_pool_connections=50,
                     s3={"addressing_style": "path"} if service == "s3" and endpoint else None)
-    return boto3.session.Session().client(service, endpoint_url=endpoint, region_name=region,
-                                          aws_access_key_id=key, aws_secret_access_key=secret,
-                                          config=config)
+    from realnet.aws import new_client
+
+    return new_client(service, endpoint_url=endpoint, region_name=region, aws_access_key_id=key,
+                      aws_secret_access_key=secret, config=config)
 
 
 def queue_error(error: Exception, queue: str, doing: str) -> RealnetError:
