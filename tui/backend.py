@@ -76,8 +76,9 @@ class Backend:
 
     # -- the tree --------------------------------------------------------------------
     def sections(self) -> list[Section]:
-        """One section per app under ``/apps`` (its title, its ``root``); the root of the
-        tree when there are none the principal can see."""
+        """One section per app under ``/apps`` (its title, its ``root``), those at the root
+        of the tree first (the dashboard opens on the first); the root of the tree when there
+        are none the principal can see."""
         found: list[Section] = []
         with self.lock:
             self.context.refresh()
@@ -96,6 +97,7 @@ class Backend:
                         break
             except RealnetError:  # no /apps, or not readable: the plain tree is the one section
                 found = []
+        found.sort(key=lambda section: section.root != paths.ROOT)
         return found or [Section("/", paths.ROOT)]
 
     def container_types(self) -> tuple[str, ...]:

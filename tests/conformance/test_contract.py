@@ -43,7 +43,7 @@ def folder(tree: Context, path: str):
 class TestCrud:
     def test_initial_tree(self, tree):
         names = [i.name for i in tree.list("/")]
-        assert names == ["apps", "home", "system", "types"]
+        assert names == ["apps", "clusters", "home", "system", "types"]
         assert tree.get("/home/admin").type == "Folder"
 
     def test_create_get_update(self, tree):

@@ -87,7 +87,7 @@ def test_a_remote_shell_in_a_terminal_works_on_the_servers_store(
     terminal.wait_for_prompt(root)
 
     screen = terminal.run("ls /", root)
-    assert output_of(screen, f"{root} ls /") == ["apps  home  system  types"], screen
+    assert output_of(screen, f"{root} ls /") == ["apps  clusters  home  system  types"], screen
 
     screen = terminal.run("create /projects -t Folder", root)
     assert output_of(screen, f"{root} create /projects -t Folder") == ["created /projects"], screen
@@ -164,7 +164,7 @@ def test_a_piped_remote_shell_prints_what_the_local_shell_prints(
     assert remote.returncode == 0, remote.stderr
     assert local.returncode == 0, local.stderr
     assert remote.stderr == local.stderr == ""
-    assert local.stdout == "apps\nhome\nsystem\ntypes\nadmin (admins, authenticated, public)\n"
+    assert local.stdout == "apps\nclusters\nhome\nsystem\ntypes\nadmin (admins, authenticated, public)\n"
     assert remote.stdout == local.stdout
 
 
@@ -361,7 +361,7 @@ def test_a_remote_shell_outlives_its_server_and_reconnects(
         terminal.launch(client_home, "--url", url, "--token", token)
         terminal.wait_for_prompt(root)
         screen = terminal.run("ls /", root)
-        assert output_of(screen, f"{root} ls /") == ["apps  home  system  types"], screen
+        assert output_of(screen, f"{root} ls /") == ["apps  clusters  home  system  types"], screen
 
         os.kill(servers[0].pid, signal.SIGTERM)
         assert servers[0].wait(timeout=PROCESS_TIMEOUT) == 0
@@ -374,7 +374,7 @@ def test_a_remote_shell_outlives_its_server_and_reconnects(
 
         servers.append(start_server())
         screen = terminal.run("ls /", root)
-        assert output_of(screen, f"{root} ls /") == ["apps  home  system  types"], screen
+        assert output_of(screen, f"{root} ls /") == ["apps  clusters  home  system  types"], screen
         assert "Traceback" not in terminal.history()
         terminal.keys("C-d")
         terminal.wait_for("[realnet exited 0]")

@@ -80,9 +80,9 @@ def test_a_script_on_stdin_runs_without_decoration(home: Path) -> None:
     result = shell_script(home, "ls /\ncreate /projects --type Folder\nls /\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
-        "apps\nhome\nsystem\ntypes\n"
+        "apps\nclusters\nhome\nsystem\ntypes\n"
         "created /projects\n"
-        "apps\nhome\nprojects\nsystem\ntypes\n"
+        "apps\nclusters\nhome\nprojects\nsystem\ntypes\n"
     )
     assert result.stderr == ""
     assert_plain(result)
@@ -110,7 +110,7 @@ def test_a_pipe_into_the_shell(home: Path) -> None:
         cwd=home.parent, timeout=PROCESS_TIMEOUT,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "apps\nhome\nsystem\ntypes\n"
+    assert result.stdout == "apps\nclusters\nhome\nsystem\ntypes\n"
     assert_plain(result)
 
 
@@ -125,7 +125,7 @@ def test_long_listing_and_json_are_plain_in_a_pipe(home: Path) -> None:
 def test_the_first_failure_stops_the_script(home: Path) -> None:
     result = shell_script(home, "ls /\nls /nope\ncreate /after --type Folder\n")
     assert result.returncode == 1
-    assert result.stdout == "apps\nhome\nsystem\ntypes\n"
+    assert result.stdout == "apps\nclusters\nhome\nsystem\ntypes\n"
     assert result.stderr == "stdin:2: ls: /nope: no such item\n"
     assert_plain(result)
     assert not exists(home, "/after")
@@ -222,7 +222,7 @@ def test_rm_r_without_a_terminal_needs_force(home: Path) -> None:
 def test_exit_ends_a_script_with_its_code(home: Path) -> None:
     result = shell_script(home, "ls /\nexit 3\ncreate /after --type Folder\n")
     assert result.returncode == 3
-    assert result.stdout == "apps\nhome\nsystem\ntypes\n"
+    assert result.stdout == "apps\nclusters\nhome\nsystem\ntypes\n"
     assert not exists(home, "/after")
 
 

@@ -291,7 +291,7 @@ def test_plain_terminals_still_run_commands(terminal: Terminal, home: Path,
     terminal.start(home, term=term)
     terminal.wait_for_prompt()
     screen = terminal.run("ls /")
-    assert "apps  home  system  types" in [line.rstrip() for line in screen.splitlines()], \
+    assert "apps  clusters  home  system  types" in [line.rstrip() for line in screen.splitlines()], \
         screen
     terminal.run("cd /apps", "admin@local:/apps$")
     screen = terminal.run("pwd", "admin@local:/apps$")
@@ -314,7 +314,7 @@ def test_rm_r_asks_first_on_a_terminal(terminal: Terminal, home: Path) -> None:
     screen = terminal.wait_for_prompt()
     assert "nothing was deleted" in screen
     screen = terminal.run("ls /")
-    assert "a  apps  home  system  types" in [line.rstrip() for line in screen.splitlines()], \
+    assert "a  apps  clusters  home  system  types" in [line.rstrip() for line in screen.splitlines()], \
         screen
 
     terminal.keys("C-l")  # a clean screen, so the checks below see only what follows
@@ -327,12 +327,12 @@ def test_rm_r_asks_first_on_a_terminal(terminal: Terminal, home: Path) -> None:
     screen = terminal.wait_for_prompt()
     assert "removed 2 item(s)" in screen
     screen = terminal.run("ls /")
-    assert "apps  home  system  types" in [line.rstrip() for line in screen.splitlines()], \
+    assert "apps  clusters  home  system  types" in [line.rstrip() for line in screen.splitlines()], \
         screen
     assert "Traceback" not in screen
     terminal.exit_with_ctrl_d()
 
-    assert realnet_ls(home, "/") == ["apps", "home", "system", "types"]
+    assert realnet_ls(home, "/") == ["apps", "clusters", "home", "system", "types"]
 
 
 def test_rm_r_answer_no_keeps_the_tree_for_other_processes(terminal: Terminal,

@@ -43,7 +43,7 @@ def terminal(tmp_path: Path) -> Iterator[TuiTerminal]:
 
 def shows_the_dashboard(screen: str) -> bool:
     # The tree's section and the root's folders, in the table and the tree.
-    return "Explorer" in screen and all(name in screen for name in ("apps", "home", "system", "types"))
+    return "Explorer" in screen and all(name in screen for name in ("apps", "clusters", "home", "system", "types"))
 
 
 @pytest.mark.parametrize(("term", "size"), [("xterm-256color", (100, 30)), ("dumb", (80, 24))])

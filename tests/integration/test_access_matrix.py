@@ -303,8 +303,8 @@ def test_admin_sees_everything(cli, world):
     paths_seen = {i["path"] for i in items}
     assert {"/secret-folder/doc", "/projects/carols", "/system/accounts/carol", "/system/groups/editors",
             "/home/alice", "/home/bob"} <= paths_seen
-    assert listing(cli, ADMIN, "ls", "/") == ["/apps", "/home", "/projects", "/secret-folder", "/system",
-                                               "/types"]
+    assert listing(cli, ADMIN, "ls", "/") == ["/apps", "/clusters", "/home", "/projects", "/secret-folder",
+                                               "/system", "/types"]
     assert listing(cli, ADMIN, "find", "/", "--type", "Document") == ["/projects/notes", "/secret-folder/doc"]
     tree = json.loads(ok(cli, ADMIN, "tree", "/", "-o", "json").out)
     assert set(tree_paths(tree)) == paths_seen | {"/"}

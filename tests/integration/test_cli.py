@@ -24,7 +24,7 @@ def test_tour(cli):
     assert cli("find", "/", "--type", "Document", "--name", "no*").out == "/projects/notes\n"
     assert cli("mv", "-p", "/projects/notes", "/archive/notes").code == 0
     assert cli("rm", "-r", "--force", "/archive").out == "removed 2 item(s)\n"
-    assert cli("ls", "/").out.split() == ["apps", "home", "projects", "system", "types"]
+    assert cli("ls", "/").out.split() == ["apps", "clusters", "home", "projects", "system", "types"]
 
 
 def test_ls_json_is_machine_readable(cli):
@@ -109,7 +109,7 @@ def test_console_script_and_python_m():
     for command in ([sys.executable, "-m", "realnet", "ls", "/"], [str(script), "ls", "/"]):
         done = subprocess.run(command, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
-        assert done.stdout.split() == ["apps", "home", "system", "types"]
+        assert done.stdout.split() == ["apps", "clusters", "home", "system", "types"]
     version = subprocess.run([sys.executable, "-m", "realnet", "--version"],
                              capture_output=True, text=True, timeout=60)
     assert version.stdout.startswith("realnet ")

@@ -699,7 +699,7 @@ def test_a_second_sqlite_store_in_the_process_loses_no_writes(realnet_home):
         first.provider.close()
     seen["after close"] = realnet("ls", "/").stdout.decode().split()
     assert seen == {"other process sees /b": True,
-                    "after close": ["a", "apps", "b", "c", "d", "home", "system", "types"]}
+                    "after close": ["a", "apps", "b", "c", "clusters", "d", "home", "system", "types"]}
 
 
 # -- verification on fetch -------------------------------------------------------------

@@ -159,6 +159,20 @@ def test_mounting_checks_the_context_and_that_the_cluster_answers(context, k8s):
     assert not context.provider.exists("/c")
 
 
+def test_every_store_starts_with_the_clusters_app_and_its_folder(cli, k8s):
+    """/clusters (the Clusters app's root, from kubernetes_apps.json and apps.json) holds
+    clusters and folders grouping them, nothing else."""
+    app = json.loads(cli("get", "/apps/clusters", "-o", "json").out)
+    assert app["type"] == "App" and app["attributes"]["root"] == "/clusters"
+    refused = cli("create", "/clusters/notes", "--type", "Document", "--attr", "title=Notes")
+    assert (refused.code, refused.err) == (
+        1, "realnet: /clusters/notes: a Clusters cannot hold a Document (allowed: KubernetesCluster, Folder)\n")
+    assert cli("create", "/clusters/dev", "--type", "KubernetesCluster", "--attr", f"kubeconfig={k8s.kubeconfig}").code == 0
+    assert cli("create", "/clusters/team", "--type", "Folder").code == 0
+    assert cli("ls", "/clusters").out.split() == ["dev", "team"]
+    assert "default" in cli("ls", "/clusters/dev").out.split()
+
+
 def test_the_cli_lists_pods_as_json(cli, k8s):
     assert cli("create", "/clusters/dev", "--type", "KubernetesCluster", "-p",
                "--attr", f"kubeconfig={k8s.kubeconfig}").code == 0

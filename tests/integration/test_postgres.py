@@ -94,10 +94,10 @@ def test_tour_on_postgresql(cli, pg_env):
     assert run("mv", "-p", "/projects/notes", "/archive/notes").code == 0
     assert sql(pg_env, "SELECT path, depth FROM items WHERE name = 'notes'") == [("/archive/notes", 2)]
     assert run("rm", "-r", "--force", "/archive").out == "removed 2 item(s)\n"
-    assert run("ls", "/").out.split() == ["apps", "home", "projects", "system", "types"]
+    assert run("ls", "/").out.split() == ["apps", "clusters", "home", "projects", "system", "types"]
 
     listing = json.loads(run("ls", "/", "-o", "json").out)
-    assert [i["path"] for i in listing["items"]] == ["/apps", "/home", "/projects", "/system", "/types"]
+    assert [i["path"] for i in listing["items"]] == ["/apps", "/clusters", "/home", "/projects", "/system", "/types"]
     assert listing["next_cursor"] is None
 
     info = json.loads(run("info", "-o", "json").out)

@@ -74,7 +74,7 @@ def test_the_dashboard_fits_80_by_24():
                 region = app.query_one(kind).region
                 assert region.width >= 20 and region.height >= 5, (kind, region)
                 assert region.right <= 80 and region.bottom <= 24
-            assert [i.name for i in app.table.items] == ["apps", "home", "system", "types"]
+            assert [i.name for i in app.table.items] == ["apps", "clusters", "home", "system", "types"]
             screenshot(app, "80x24")
 
     run(scenario)

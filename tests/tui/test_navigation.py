@@ -34,10 +34,11 @@ def test_tree_shows_the_apps_as_sections_and_loads_folders_lazily():
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
             sections = app.tree.root.children
-            assert [str(s.label).split("  ")[0] for s in sections] == ["Explorer", "Projects"]
-            explorer, projects = sections
-            assert node_labels(explorer) == ["apps", "home", "projects", "system", "types"]
-            assert not projects.children  # not opened yet: nothing asked of the store
+            # The app rooted at / comes first (the dashboard opens on it), the others by name.
+            assert [str(s.label).split("  ")[0] for s in sections] == ["Explorer", "Clusters", "Projects"]
+            explorer, clusters, projects = sections
+            assert not clusters.children and not projects.children  # nothing asked of the store yet
+            assert node_labels(explorer) == ["apps", "clusters", "home", "projects", "system", "types"]
             projects.expand()
             await settle(pilot)
             # Only what can hold children is a node: the Document is not.
@@ -88,8 +89,8 @@ def test_moving_in_the_tree_shows_that_folder_and_enter_in_the_table_opens_one()
             app.tree.focus()
             await pilot.press("down")  # Explorer → apps
             await until(pilot, lambda: app.table.path == "/apps" and not app.table.fetching, "/apps shown")
-            assert names(app) == ["explorer"]
-            await pilot.press("down", "down")  # → home → projects
+            assert names(app) == ["clusters", "explorer"]
+            await pilot.press("down", "down", "down")  # → clusters → home → projects
             await until(pilot, lambda: app.table.path == "/projects" and not app.table.fetching,
                         "/projects shown")
             assert names(app) == ["alpha"]

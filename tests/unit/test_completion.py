@@ -242,7 +242,7 @@ def texts(completer: ShellCompleter, text: str) -> list[str]:
 
 def test_completer_paths(completer: ShellCompleter) -> None:
     assert complete(completer, "cd /ap") == [("/apps/", -3)]
-    assert set(texts(completer, "ls /")) == {"/apps/", "/home/", "/projects/", "/system/",
+    assert set(texts(completer, "ls /")) == {"/apps/", "/clusters/", "/home/", "/projects/", "/system/",
                                              "/types/"}
     # an item that holds no children gets no trailing slash
     assert complete(completer, "get /projects/n") == [("/projects/notes", -11)]
