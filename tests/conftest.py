@@ -20,6 +20,12 @@ from realnet.config import load_settings
 from realnet.core.context import Context
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """One worker more than there are CPUs (up to eight): much of the suite waits on
+    servers and subprocesses. Each worker starts the servers it needs for itself."""
+    return min(8, (os.cpu_count() or 1) + 1)
+
+
 @pytest.fixture(autouse=True)
 def realnet_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own store; nothing leaks into ~/.realnet."""
