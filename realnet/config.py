@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from realnet.core.errors import ConfigError
+from realnet.core.errors import ConfigError, RealnetError
 
 DB_TYPES = ("sqlite", "postgresql")
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -57,6 +57,8 @@ SETTINGS: dict[str, str] = {
     "once (default 4d, SQS's default retention)",
     "REALNET_SQS_CONTENT_BUCKETS": "S3 buckets that put/fetch messages may name, comma-separated "
     "(default: none)",
+    "REALNET_LOCAL_CLUSTER": "where 'realnet init' inside a pod mounts the cluster it runs in, with the "
+    "pod's service account (default /clusters/local; 'off' to leave it unmounted)",
     "REALNET_URL": "a remote Realnet's HTTP API: the shell and CLI work against it (with REALNET_TOKEN)",
     "REALNET_TOKEN": "API token for REALNET_URL (never printed)",
 }
@@ -96,6 +98,7 @@ class Settings:
     sqs_principal: str | None = None
     sqs_request_window: int = 4 * 86400  # seconds
     sqs_content_buckets: tuple[str, ...] = ()
+    local_cluster: str | None = "/clusters/local"
 
     @property
     def store_label(self) -> str:
@@ -262,7 +265,26 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
         token=env.get("REALNET_TOKEN", "").strip() or None,
         secret_key=env.get("REALNET_SECRET_KEY", "").strip() or None,
         **_sqs(env, endpoint),
+        local_cluster=_local_cluster(env),
     )
+
+
+def _local_cluster(env: Mapping[str, str]) -> str | None:
+    raw = env.get("REALNET_LOCAL_CLUSTER", "").strip()
+    if raw.lower() == "off":
+        return None
+    if not raw:
+        return "/clusters/local"
+    from realnet.core import paths
+
+    try:
+        path = paths.normalize(raw)
+    except RealnetError:
+        path = None
+    if path is None or path == paths.ROOT:
+        raise ConfigError(f"REALNET_LOCAL_CLUSTER={raw!r}: expected an absolute path below / "
+                          "(such as /clusters/local) or 'off'")
+    return path
 
 
 def _int(env: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:

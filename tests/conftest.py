@@ -30,9 +30,11 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 def realnet_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own store; nothing leaks into ~/.realnet."""
     home = tmp_path / "home"
-    for key in list(__import__("os").environ):
+    for key in list(os.environ):
         if key.startswith("REALNET_") and not key.startswith("REALNET_TEST_"):
             monkeypatch.delenv(key)
+    # Were the tests run in a pod, 'realnet init' would mount that pod's real cluster.
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     monkeypatch.setenv("REALNET_HOME", str(home))
     monkeypatch.chdir(tmp_path)
     return home

@@ -29,12 +29,23 @@ def register(group: click.Group) -> None:
         """Load the type definitions and the initial tree; run again to upgrade in place."""
         session = session_of(ctx)
         report = session.context.init()
+        values = report.to_dict()
         message = (
             f"initialized from {len(report.files)} file(s): types {report.types_created} new, "
             f"{report.types_updated} updated, {report.types_unchanged} unchanged; "
             f"{report.items_created} item(s) created"
         )
-        session.emit(Record(report.to_dict(), message=message), output)
+        settings = session.settings
+        if settings is not None and not settings.url:  # a remote store is not in this pod
+            from realnet.providers.kubernetes.local import mount_local_cluster
+
+            done, warning = mount_local_cluster(session.context, settings.local_cluster)
+            if done:
+                values["local_cluster"] = settings.local_cluster
+                message += f"; {done}"
+            if warning:
+                session.note(f"realnet: {warning}")
+        session.emit(Record(values, message=message), output)
 
     @group.command("migrate")
     @output_option

@@ -207,6 +207,10 @@ def test_the_service_account_is_used_and_bound(base):
     assert account["metadata"]["namespace"] == NAMESPACE
     assert pod["serviceAccountName"] == "realnet"
     assert pod["automountServiceAccountToken"] is True  # `realnet shell` mounts the cluster in-cluster
+    init = one(base, "Job", "realnet-init")["spec"]["template"]["spec"]
+    assert init["serviceAccountName"] == "realnet"  # init mounts /clusters/local through it
+    assert init["automountServiceAccountToken"] is True
+    assert "REALNET_LOCAL_CLUSTER" not in one(base, "ConfigMap", "realnet-config")["data"]  # the default
     bindings = [o for o in base if o["kind"] == "ClusterRoleBinding"]
     assert bindings
     for binding in bindings:
@@ -214,8 +218,8 @@ def test_the_service_account_is_used_and_bound(base):
         assert binding["roleRef"]["kind"] == "ClusterRole"
         one(base, "ClusterRole", binding["roleRef"]["name"])
     # nothing else carries the cluster token
-    for kind, name in ("Job", "realnet-init"), ("StatefulSet", "realnet-postgres"):
-        assert one(base, kind, name)["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
+    assert one(base, "StatefulSet", "realnet-postgres")["spec"]["template"]["spec"][
+        "automountServiceAccountToken"] is False
 
 
 @pytest.mark.parametrize("kind,name,uid", [("Deployment", "realnet", 10001), ("Job", "realnet-init", 10001),

@@ -292,14 +292,14 @@ def test_a_followed_log_prints_lines_as_they_come_until_the_container_ends(conte
     assert list(lines) == ["request 1", "request 2"]
 
 
-def test_inside_a_pod_the_mount_uses_the_pods_service_account(context, k8s, tmp_path, monkeypatch):
-    """As in ``kubectl exec -it deploy/realnet -- realnet shell``: no kubeconfig, only what
-    Kubernetes gives a pod — the service host and port in the environment, the account's
-    token and the cluster's CA in files (here in tmp_path instead of /var/run/secrets)."""
+def pretend_pod(k8s: FakeKubeServer, tmp_path, monkeypatch, rules: dict[str, list[str]]) -> None:
+    """What Kubernetes gives a pod, as in ``kubectl exec -it deploy/realnet -- realnet shell``:
+    no kubeconfig, the service host and port in the environment, the account's token and
+    the cluster's CA in files (here in tmp_path instead of /var/run/secrets)."""
     from kubernetes.config import incluster_config
 
     token, ca = tmp_path / "token", tmp_path / "ca.crt"
-    k8s.add_token("pod-account", rules={"pods": ["get", "list"], "namespaces": ["get", "list"]})
+    k8s.add_token("pod-account", rules=rules)
     token.write_text("pod-account")
     ca.write_bytes(k8s.certificate.read_bytes())
     monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(token))
@@ -307,10 +307,53 @@ def test_inside_a_pod_the_mount_uses_the_pods_service_account(context, k8s, tmp_
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(k8s.port))
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-such-kubeconfig"))
+
+
+READER = {"pods": ["get", "list"], "namespaces": ["get", "list"]}
+
+
+def test_inside_a_pod_the_mount_uses_the_pods_service_account(context, k8s, tmp_path, monkeypatch):
+    pretend_pod(k8s, tmp_path, monkeypatch, READER)
     context.create("/clusters/local", "KubernetesCluster", {"in_cluster": True}, parents=True)
     assert names(context.list("/clusters/local/default/pods")) == ["web-1"]
     with pytest.raises(PermissionDenied, match="forbidden by the cluster"):
         context.delete("/clusters/local/default/pods/web-1")  # the account may only read
+
+
+def test_init_inside_a_pod_mounts_the_cluster_it_runs_in(cli, k8s, tmp_path, monkeypatch):
+    pretend_pod(k8s, tmp_path, monkeypatch, READER)
+    done = cli("init")
+    assert done.code == 0, done.err
+    assert done.out.endswith("; mounted the cluster this pod runs in at /clusters/local (its service account)\n")
+    assert json.loads(cli("ls", "/clusters/local/default/pods", "-o", "json").out)["items"][0]["name"] == "web-1"
+    assert json.loads(cli("get", "/clusters/local", "-o", "json").out)["attributes"]["in_cluster"] is True
+    again = cli("init", "-o", "json")  # every rollout runs the init Job: nothing more happens
+    assert again.code == 0 and "local_cluster" not in json.loads(again.out)
+    assert cli("rm", "/clusters/local").code == 0
+    monkeypatch.setenv("REALNET_LOCAL_CLUSTER", "off")
+    assert "mounted" not in cli("init").out and cli("get", "/clusters/local").code == 1
+    monkeypatch.setenv("REALNET_LOCAL_CLUSTER", "/k8s/here")
+    assert json.loads(cli("init", "-o", "json").out)["local_cluster"] == "/k8s/here"
+    assert "default" in cli("ls", "/k8s/here").out.split()
+
+
+def test_init_keeps_the_store_when_the_pods_cluster_cannot_be_mounted(cli, k8s, tmp_path, monkeypatch):
+    pretend_pod(k8s, tmp_path, monkeypatch, READER)
+    k8s.stop()
+    done = cli("init")
+    assert done.code == 0 and done.out.startswith("initialized from ") and "mounted" not in done.out
+    assert done.err.startswith("realnet: could not mount the cluster this pod runs in at /clusters/local: ")
+    assert done.err.count("\n") == 1
+    assert cli("get", "/clusters/local").code == 1 and cli("ls", "/clusters").out == ""
+
+
+@pytest.mark.parametrize("value", ["clusters/local", "/", "/a/../b"])
+def test_a_bad_local_cluster_path_is_one_line(cli, monkeypatch, value):
+    monkeypatch.setenv("REALNET_LOCAL_CLUSTER", value)
+    refused = cli("init")
+    assert refused.code == 1
+    assert refused.err == (f"realnet: REALNET_LOCAL_CLUSTER={value!r}: expected an absolute path below / "
+                           "(such as /clusters/local) or 'off'\n")
 
 
 def test_outside_a_pod_in_cluster_says_what_is_missing(context, monkeypatch):
