@@ -127,13 +127,15 @@ def test_a_read_only_mount_refuses_changes(context, k8s):
 
 
 def test_custom_resources_appear_through_discovery(context, cluster, k8s):
-    k8s.add_crd("example.com", "Widget", "widgets")
+    k8s.add_crd("example.com", "Widget", "widgets", short_names=("wdg",))
     context.provider.forget()  # a new table: the provider discovers again
     k8s.load({"apiVersion": "example.com/v1", "kind": "Widget",
               "metadata": {"name": "w1", "namespace": "default"}, "spec": {"size": 3}})
     assert "widgets" in names(context.list(f"{cluster}/default", limit=1000))
     (widget,) = context.list(f"{cluster}/default/widgets").items
     assert widget.name == "w1" and widget.type == "KubernetesObject"
+    # discovery's short name and singular name reach the same kind, as in kubectl
+    assert names(context.list(f"{cluster}/default/wdg")) == names(context.list(f"{cluster}/default/widget")) == ["w1"]
 
 
 def test_the_clusters_refusals_are_clear(context, cluster, k8s):

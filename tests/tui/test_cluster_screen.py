@@ -133,7 +133,7 @@ def test_enter_on_a_cluster_folder_opens_the_screen_and_esc_goes_back(session):
 
 
 def test_colon_jumps_to_a_kind_by_alias(k8s, session):
-    k8s.add_crd("example.com", "Widget", "widgets")
+    k8s.add_crd("example.com", "Widget", "widgets", short_names=("wdg",))
     k8s.load({"apiVersion": "example.com/v1", "kind": "Widget",
               "metadata": {"name": "w1", "namespace": "default"}, "spec": {"size": 3}})
     async def scenario():
@@ -161,9 +161,9 @@ def test_colon_jumps_to_a_kind_by_alias(k8s, session):
             await pilot.press("enter")
             await until(pilot, lambda: shown(app) == ["db"], "the secret by its singular")
             await pilot.press("colon")
-            await type_text(pilot, "widget")
+            await type_text(pilot, "wdg")
             await pilot.press("enter")
-            await until(pilot, lambda: shown(app) == ["w1"], "a custom resource by its singular")
+            await until(pilot, lambda: shown(app) == ["w1"], "a custom resource by its short name")
             assert screen.kind.group_version == "example.com/v1"
 
     run(scenario)

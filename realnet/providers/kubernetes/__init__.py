@@ -86,13 +86,16 @@ class KubernetesProvider(MountedProvider):
                 group = version.split("/")[0]
                 label = f"{plural}.{group}" if plural in taken else ""
                 taken.add(label or plural)
+                aliases = tuple(str(a).lower() for a in (*(resource.get("shortNames") or ()),
+                                                          resource.get("singularName") or "") if a)
                 yield Kind(plural, resource.get("kind", plural), version, bool(resource.get("namespaced")),
-                           label=label)
+                           label=label, aliases=aliases)
 
     def kind_named(self, name: str, *, namespaced: bool | None = None, where: str) -> Kind:
         plural = ALIASES.get(name, name)
         for kind in self.kinds():
-            if plural in (kind.name, kind.kind.lower()) and namespaced in (None, kind.namespaced):
+            if (plural in (kind.name, kind.kind.lower()) or plural in kind.aliases) \
+                    and namespaced in (None, kind.namespaced):
                 return kind
         raise NotFound(where, f"no kind {name!r} here (see the kinds with ls)")
 

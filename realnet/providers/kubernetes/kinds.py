@@ -17,6 +17,8 @@ class Kind:
     type_name: str = "KubernetesObject"
     #: The folder's name when ``plural`` is taken by another group's kind (``events.events.k8s.io``).
     label: str = ""
+    #: Other names a person may type for it: discovery's short names and singular name.
+    aliases: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
