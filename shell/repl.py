@@ -164,6 +164,11 @@ class Shell:
                 status = 2
             finally:
                 await self.settle()
+                # Each answer goes out before the next line is read: on a pipe stdout is
+                # block-buffered, and whoever is at the other end (`kubectl exec -i` without
+                # -t, a program driving the shell) waits for it before sending more.
+                self.session.stdout.flush()
+                self.session.stderr.flush()
             if status:
                 failed = failed or status
                 if not keep_going:
