@@ -56,11 +56,15 @@ def register(group: click.Group) -> None:
     @click.argument("targets", metavar="PATH...", nargs=-1, required=True)
     @click.option("-r", "--recursive", is_flag=True, help="Delete folders with everything in them.")
     @click.option("-f", "--force", is_flag=True, help="Do not ask (required without a terminal).")
+    @click.option("--purge-data", is_flag=True,
+                  help="With -r on a WordPress site: delete its data volumes too.")
     @output_option
     @click.pass_context
-    def rm(ctx, targets, recursive, force, output):
+    def rm(ctx, targets, recursive, force, purge_data, output):
         """Delete items; -r for a subtree (asks first on a terminal)."""
         session = session_of(ctx)
+        if purge_data and not recursive:
+            raise UsageError("--purge-data: only with -r (it removes a WordPress site with its data)")
         context = session.context
         resolved = list(dict.fromkeys(p for pattern in targets for p in expand(session, pattern)))
         for path in resolved:
@@ -74,7 +78,10 @@ def register(group: click.Group) -> None:
         removed = 0
         with context.transaction():
             for path in resolved:
-                removed += context.delete(path, recursive=recursive)
+                if purge_data:  # an action: only a cluster's provider knows about data volumes
+                    removed += context.action(path, "remove", recursive=True, purge_data=True)
+                else:
+                    removed += context.delete(path, recursive=recursive)
         if output == "table":
             session.emit(Text(f"removed {removed} item(s)"))
         else:

@@ -44,6 +44,7 @@ EXPECTED_BASE = {
     ("ServiceAccount", NAMESPACE, "realnet"),
     ("ClusterRole", None, "realnet-cluster-mount"),
     ("ClusterRole", None, "realnet-cluster-secrets"),
+    ("ClusterRole", None, "realnet-wordpress-sites"),
     ("ClusterRoleBinding", None, "realnet-cluster-mount"),
     ("ClusterRoleBinding", None, "realnet-cluster-secrets"),
     ("ConfigMap", NAMESPACE, "realnet-config"),
@@ -342,9 +343,10 @@ def test_postgresql_is_a_statefulset_with_a_volume_and_a_headless_service(base):
 # -- RBAC --------------------------------------------------------------------------------------
 
 def grants(objects: list[dict[str, Any]]) -> dict[tuple[str, str], set[str]]:
-    """(API group, resource) → verbs, over every ClusterRole rendered."""
+    """(API group, resource) → verbs, over every ClusterRole bound cluster-wide."""
+    bound = {o["roleRef"]["name"] for o in objects if o["kind"] == "ClusterRoleBinding"}
     out: dict[tuple[str, str], set[str]] = {}
-    for role in (o for o in objects if o["kind"] == "ClusterRole"):
+    for role in (o for o in objects if o["kind"] == "ClusterRole" and o["metadata"]["name"] in bound):
         for rule in role["rules"]:
             assert "nonResourceURLs" not in rule and "resourceNames" not in rule
             for group in rule["apiGroups"]:
@@ -395,6 +397,10 @@ def test_the_cluster_roles_write_only_what_the_commands_need(base):
     assert [r["resources"] for r in secrets["rules"]] == [["secrets"]]
     mount = one(base, "ClusterRole", "realnet-cluster-mount")
     assert all("secrets" not in r["resources"] for r in mount["rules"])
+    # WordPress sites write their Secret only where a RoleBinding per namespace allows it
+    sites = one(base, "ClusterRole", "realnet-wordpress-sites")
+    assert [(r["resources"], sorted(r["verbs"])) for r in sites["rules"]] == [(["secrets"], ["create", "delete"])]
+    assert all(b["roleRef"]["name"] != "realnet-wordpress-sites" for b in base if b["kind"] == "ClusterRoleBinding")
 
 
 # -- applied to an API server ------------------------------------------------------------------

@@ -99,6 +99,31 @@ class KubernetesProvider(MountedProvider):
                 return kind
         raise NotFound(where, f"no kind {name!r} here (see the kinds with ls)")
 
+    def site_at(self, path: str) -> tuple[str, str] | None:
+        """(namespace, site) when ``path`` is a namespace's child that names no kind: a
+        WordPress site's place (:mod:`.sites`), whether or not one is there."""
+        segments = self.segments(path)
+        if len(segments) != 2 or segments[0] == CLUSTER_SCOPE:
+            return None
+        try:
+            self.kind_named(segments[1], namespaced=True, where=path)
+        except NotFound:
+            return segments[0], segments[1]
+        return None
+
+    def _site(self, path: str) -> Item | None:
+        """The site at ``path``; None when the path is not a site's place; NotFound when no
+        site is there."""
+        place = self.site_at(path)
+        if place is None:
+            return None
+        from realnet.providers.kubernetes import sites
+
+        record = sites.read_record(self, *place, path)
+        if record is None:
+            raise NotFound(path, f"no kind or WordPress site {place[1]!r} here (see ls)")
+        return sites.item_of(self, path, *place, record)
+
     def _parse(self, path: str) -> tuple[str | None, Kind | None, str | None]:
         """(namespace or None for cluster scope, kind, object name) of a path below the mount."""
         segments = self.segments(path)
@@ -133,6 +158,9 @@ class KubernetesProvider(MountedProvider):
     def get(self, path: str) -> Item:
         if path == self.base:
             return self.root_node()
+        site = self._site(path)
+        if site is not None:
+            return site
         namespace, kind, name = self._parse(path)
         if kind is None:
             if namespace is None:
@@ -172,14 +200,22 @@ class KubernetesProvider(MountedProvider):
                                  {"description": "cluster-scoped kinds"})
             return [scope, *(self._object_item(paths.join(path, o["metadata"]["name"]), NAMESPACES, o,
                                                full=False) for o in namespaces)]
+        if self._site(path) is not None:
+            return []  # a site shows as one item; its objects are in the kinds' folders
         namespace, kind, name = self._parse(path)
         if name is not None:
             return []
         if kind is None:
             if namespace is not None:
                 self.get(path)  # NotFound for a namespace that is not there
-            return [self._kind_item(paths.join(path, k.name), k) for k in self.kinds()
-                    if k.namespaced == (namespace is not None)]
+            found = [self._kind_item(paths.join(path, k.name), k) for k in self.kinds()
+                     if k.namespaced == (namespace is not None)]
+            if namespace is not None:
+                from realnet.providers.kubernetes import sites
+
+                found += [self.get(paths.join(path, site))
+                          for site in sites.site_names(self, namespace, path)]
+            return sorted(found, key=lambda i: i.name)
         return [self._object_item(paths.join(path, o["metadata"]["name"]), kind, o, full=False)
                 for o in self._all(kind, namespace, path)]
 
@@ -188,7 +224,8 @@ class KubernetesProvider(MountedProvider):
 
     def children(self, path: str, *, order: str = "name", limit: int = 100, cursor: str | None = None,
                  name_prefix: str | None = None, visible: Visibility | None = None) -> ChildrenPage:
-        namespace, kind, name = self._parse(path) if path != self.base else (None, None, None)
+        namespace, kind, name = self._parse(path) if path != self.base and self.site_at(path) is None \
+            else (None, None, None)
         paged = kind is not None and name is None and order == "name" and not name_prefix \
             and (cursor is None or cursor.startswith(CONTINUE))
         if not paged:
@@ -216,6 +253,15 @@ class KubernetesProvider(MountedProvider):
 
     def create(self, draft: ItemDraft) -> Item:
         self.check_writable(draft.path)
+        from realnet.providers.kubernetes import sites
+
+        if draft.type == sites.SITE_TYPE:
+            place = self.site_at(draft.path)
+            if place is None:
+                raise ValidationError(f"{draft.path}: a {sites.SITE_TYPE} is made in a namespace, under a "
+                                      "name that is no kind's")
+            sites.create_site(self, draft, *place)
+            return self.get(draft.path)
         namespace, kind, name = self._parse(draft.path)
         if kind is None and namespace is not None:
             body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
@@ -237,6 +283,9 @@ class KubernetesProvider(MountedProvider):
     def update(self, path: str, attributes: Mapping[str, Any], *,
                expected_version: int | None = None) -> Item:
         self.check_writable(path)
+        if self._site(path) is not None:
+            raise ValidationError(f"{path}: a WordPress site is changed by removing it and making it again "
+                                  "(rm -r keeps its data volumes)")
         namespace, kind, name = self._parse(path)
         current = self.get(path)
         if name is None and kind is None and namespace is not None:
@@ -263,7 +312,22 @@ class KubernetesProvider(MountedProvider):
         return self.get(path)
 
     def delete(self, path: str, *, recursive: bool = False) -> int:
+        return self.remove(path, recursive=recursive)
+
+    def remove(self, path: str, *, recursive: bool = False, purge_data: bool = False) -> int:
+        """``delete``; for a WordPress site, ``purge_data`` takes its data volumes too."""
         self.check_writable(path)
+        if self._site(path) is not None:
+            if not recursive:
+                raise ValidationError(f"{path}: a WordPress site holds the objects it made: rm -r removes "
+                                      "them (the data volumes only with --purge-data)")
+            from realnet.providers.kubernetes import sites
+
+            namespace, site = self.site_at(path) or ("", "")
+            return sites.delete_site(self, namespace, site, path, purge_data=purge_data)
+        if purge_data:
+            raise ValidationError(f"{path}: --purge-data is for WordPress sites, which keep data volumes "
+                                  "apart")
         namespace, kind, name = self._parse(path)
         if kind is None and namespace is not None:
             self.cluster.request("DELETE", NAMESPACES.member(None, namespace), where=path)

@@ -17,10 +17,16 @@ if TYPE_CHECKING:
 CLUSTER_SCOPE = "_cluster"
 #: Action → the permission it needs on the item (reading, or changing it).
 ACTIONS = {"logs": "read", "describe": "read", "events": "read", "scale": "write", "restart": "write",
-           "apply": "create"}
+           "apply": "create", "remove": "delete"}
 SCALABLE = ("deployments", "statefulsets", "replicasets")
 RESTARTABLE = ("deployments", "statefulsets", "daemonsets")
 MERGE_PATCH = "application/merge-patch+json"
+
+
+def remove(provider: KubernetesProvider, path: str, *, recursive: bool = False,
+           purge_data: bool = False) -> int:
+    """``rm`` with what only a cluster has: ``purge_data`` for a WordPress site's volumes."""
+    return provider.remove(path, recursive=recursive, purge_data=purge_data)
 
 
 def _object(provider: KubernetesProvider, path: str, plurals: tuple[str, ...] | None,
