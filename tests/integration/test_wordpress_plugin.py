@@ -20,10 +20,8 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -33,6 +31,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from test_server_process import Server, environment, free_port, server_process
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_DIR = ROOT / "deploy" / "wordpress"
@@ -93,82 +92,12 @@ def php() -> str:
 
 # -- realnet server ------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def realnet_command() -> list[str]:
-    script = Path(sys.executable).with_name("realnet")
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-m", "realnet"]
-
-
-def environment(**extra: str) -> dict[str, str]:
-    """The process environment without any of Realnet's settings, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REALNET_")}
-    env.update(extra)
-    return env
-
-
-@dataclass
-class RealnetServer:
-    proc: subprocess.Popen[bytes]
-    port: int
-    stderr_path: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + WAIT_SECONDS
-        with httpx.Client(timeout=5) as http:
-            while True:
-                if self.proc.poll() is not None:
-                    pytest.fail(f"realnet server exited {self.proc.returncode} before it was ready:\n"
-                                f"{self.stderr()}")
-                with suppress(httpx.TransportError):
-                    if http.get(f"{self.url}/readyz").status_code == 200:
-                        return
-                if time.monotonic() > deadline:
-                    pytest.fail(f"realnet server never became ready:\n{self.stderr()}")
-                time.sleep(POLL_SECONDS)
-
-    def stop(self) -> None:
-        """SIGTERM by PID and wait for the exit; the port then refuses connections."""
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=WAIT_SECONDS)
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"realnet server did not stop on SIGTERM:\n{self.stderr()}")
-
-
 @pytest.fixture
-def realnet_server(tmp_path: Path, realnet_home: Path) -> Iterator[RealnetServer]:
+def realnet_server(tmp_path: Path) -> Iterator[Server]:
     """``realnet server`` over this test's store (REALNET_HOME of conftest) on a free port."""
-    port = free_port()
-    stderr_path = tmp_path / "realnet-server.err"
-    with stderr_path.open("wb") as err:
-        proc = subprocess.Popen([*realnet_command(), "server"], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=err, cwd=tmp_path,
-                                env=environment(REALNET_HOME=str(realnet_home),
-                                                REALNET_SERVER_HOST="127.0.0.1",
-                                                REALNET_SERVER_PORT=str(port)))
-    server = RealnetServer(proc, port, stderr_path)
-    try:
+    with server_process(tmp_path) as server:
         server.wait_ready()
         yield server
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=WAIT_SECONDS)
 
 
 # -- the store the pages show ------------------------------------------------------------------
@@ -370,7 +299,7 @@ def test_it_is_a_wordpress_plugin_that_does_nothing_outside_wordpress(php: str, 
 
 
 def test_a_folder_renders_exactly_its_children_escaped_with_the_token_as_bearer_only(
-        wordpress, realnet_server: RealnetServer, site: Site) -> None:
+        wordpress, realnet_server: Server, site: Site) -> None:
     harness = wordpress(REALNET_URL=realnet_server.url, REALNET_TOKEN=site.token)
     answer = harness.render('<p>Before</p>[realnet path="/site"]<p>After</p>')
 
@@ -394,7 +323,7 @@ def test_a_folder_renders_exactly_its_children_escaped_with_the_token_as_bearer_
     assert_secret_absent(site.token, harness, answer)
 
 
-def test_limit_link_and_options_shape_the_request(wordpress, realnet_server: RealnetServer, site: Site) -> None:
+def test_limit_link_and_options_shape_the_request(wordpress, realnet_server: Server, site: Site) -> None:
     harness = wordpress(REALNET_URL=realnet_server.url + "/", REALNET_TOKEN=site.token)
 
     two = harness.render('[realnet path="site" limit="2"]')
@@ -413,7 +342,7 @@ def test_limit_link_and_options_shape_the_request(wordpress, realnet_server: Rea
     assert_secret_absent(site.token, harness, two, huge, odd)
 
 
-def test_one_item_shows_its_title_and_body_escaped(wordpress, realnet_server: RealnetServer, site: Site) -> None:
+def test_one_item_shows_its_title_and_body_escaped(wordpress, realnet_server: Server, site: Site) -> None:
     harness = wordpress(REALNET_URL=realnet_server.url, REALNET_TOKEN=site.token)
 
     alpha = harness.render('[realnet path="/site/alpha" show="item"]')
@@ -436,7 +365,7 @@ def test_one_item_shows_its_title_and_body_escaped(wordpress, realnet_server: Re
 
 
 def test_a_wrong_or_missing_token_gives_the_notice_and_logs_the_status(
-        wordpress, realnet_server: RealnetServer, site: Site) -> None:
+        wordpress, realnet_server: Server, site: Site) -> None:
     wrong = "rn_" + "w" * 43
     refused = wordpress(REALNET_URL=realnet_server.url, REALNET_TOKEN=wrong)
     answer = refused.render('<h1>Page</h1>[realnet path="/site"]')
@@ -457,7 +386,7 @@ def test_a_wrong_or_missing_token_gives_the_notice_and_logs_the_status(
 
 
 def test_the_token_can_come_from_a_file_and_constants_win_over_the_environment(
-        wordpress, realnet_server: RealnetServer, site: Site, tmp_path: Path) -> None:
+        wordpress, realnet_server: Server, site: Site, tmp_path: Path) -> None:
     token_file = tmp_path / "secret" / "token"
     token_file.parent.mkdir()
     token_file.write_text(site.token + "\n")  # as a Secret mounted from a file, with its newline
@@ -490,7 +419,7 @@ def test_the_token_can_come_from_a_file_and_constants_win_over_the_environment(
 
 
 def test_a_cached_answer_is_shown_while_realnet_is_stopped_until_it_expires(
-        wordpress, realnet_server: RealnetServer, site: Site) -> None:
+        wordpress, realnet_server: Server, site: Site) -> None:
     harness = wordpress(REALNET_URL=realnet_server.url, REALNET_TOKEN=site.token)
     first = harness.render('[realnet path="/site"]')
     assert len(first["requests"]) == 1
@@ -499,7 +428,8 @@ def test_a_cached_answer_is_shown_while_realnet_is_stopped_until_it_expires(
     other = harness.render('[realnet path="/site" limit="2"]')  # other options: another cache entry
     assert len(other["requests"]) == 1
 
-    realnet_server.stop()
+    os.kill(realnet_server.proc.pid, signal.SIGTERM)  # by its PID; it drains and exits
+    assert realnet_server.wait_exit() == 0
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{realnet_server.url}/healthz", timeout=5)
 
