@@ -63,5 +63,7 @@ EXPOSE 8080
 # which Docker only reports.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import http.client, os, sys; c = http.client.HTTPConnection('127.0.0.1', int(os.environ.get('REALNET_SERVER_PORT') or 8080), timeout=4); c.request('GET', '/healthz'); sys.exit(0 if c.getresponse().status == 200 else 1)"]
-ENTRYPOINT ["realnet"]
-CMD ["shell"]
+# No entry point: the command is the whole command line, as in `docker run -it IMAGE realnet
+# shell`, `docker run IMAGE realnet server` and `kubectl exec -it … -- realnet shell`, and a
+# bare `docker run -it IMAGE` opens the shell.
+CMD ["realnet", "shell"]
