@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from realnet.core.errors import AlreadyExists, NotFound, RealnetError, ValidationError
 from realnet.providers.kubernetes.kinds import BUILTIN, Kind
+from realnet.providers.kubernetes.wordpress import database_secret, record_name
 
 if TYPE_CHECKING:
     from realnet.core.item import Item, ItemDraft
@@ -37,10 +38,6 @@ def _label(name: str) -> str:
     from realnet.providers.kubernetes.wordpress import LABEL
 
     return f"{LABEL}={name}"
-
-
-def record_name(site: str) -> str:
-    return f"{site}-site"
 
 
 def plugin_php() -> str:
@@ -196,7 +193,7 @@ def delete_site(provider: KubernetesProvider, namespace: str, site: str, where: 
     for kind_name in kinds:
         kind = _kind(kind_name)
         if kind_name == "Secret":  # by name: listing Secrets is a right an overlay may take away
-            names = [f"{site}-db"]
+            names = [database_secret(site)]
         else:
             answer = provider.cluster.request("GET", kind.collection(namespace), where=where,
                                               query={"labelSelector": _label(site)})

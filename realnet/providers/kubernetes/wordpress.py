@@ -95,6 +95,16 @@ class SiteSpec:
 
 # -- checking ------------------------------------------------------------------------------------
 
+def record_name(site: str) -> str:
+    """The ConfigMap that records a site (the provider reads sites back from it)."""
+    return f"{site}-site"
+
+
+def database_secret(site: str) -> str:
+    """The Secret with a site's generated credentials."""
+    return f"{site}-db"
+
+
 def _refuse(where: str, field: str, expected: str, got: object) -> ValidationError:
     # repr() keeps the message on one line whatever the value holds.
     return ValidationError(f"{where}: {field}: expected {expected}, got {got!r}")
@@ -319,7 +329,7 @@ def _metadata(spec: SiteSpec, name: str, part: str) -> dict[str, Any]:
 
 
 def _secret_env(spec: SiteSpec, name: str, key: str) -> dict[str, Any]:
-    return {"name": name, "valueFrom": {"secretKeyRef": {"name": f"{spec.name}-db", "key": key}}}
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": database_secret(spec.name), "key": key}}}
 
 
 def _pod_security(uid: int) -> dict[str, Any]:
@@ -389,7 +399,8 @@ def _site_record(spec: SiteSpec) -> dict[str, Any]:
         "url": site_url(spec),
         "admin_user": ADMIN_USER,
     }
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _metadata(spec, f"{spec.name}-site", "site"),
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": _metadata(spec, record_name(spec.name), "site"),
             "data": data}
 
 
@@ -423,7 +434,7 @@ def _secret(spec: SiteSpec, database_password: str, root_password: str,
     # passwords on a later apply would no longer match the database's.
     return {
         "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": _metadata(spec, f"{spec.name}-db", "database"),
+        "metadata": _metadata(spec, database_secret(spec.name), "database"),
         "stringData": {
             "MYSQL_ROOT_PASSWORD": root_password,
             "MYSQL_PASSWORD": database_password,
