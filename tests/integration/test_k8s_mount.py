@@ -5,6 +5,9 @@ of what Realnet changed."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -183,6 +186,41 @@ def test_the_cli_lists_pods_as_json(cli, k8s):
     assert cli("get", "/clusters/dev/default/pods/web-1/status").out == "Running\n"
     refused = cli("rm", "/clusters/dev/default/pods/missing")
     assert refused.code == 1 and refused.err.count("\n") == 1 and "Traceback" not in refused.err
+
+
+def test_a_cli_listing_of_pods_imports_only_the_clients_parts_it_uses(cli, k8s, realnet_home):
+    """A ``realnet ls`` process reaches the cluster through ``kubernetes.client`` and
+    ``kubernetes.config`` alone: the package's ``__init__`` (which pulls in ``dynamic``,
+    kubernetes-validate and jsonschema, ``stream``, ``informer``) is not run."""
+    cli("create", "/clusters/dev", "--type", "KubernetesCluster", "-p", "--attr", f"kubeconfig={k8s.kubeconfig}")
+    code = ("import sys\n"
+            "from realnet.cli import run\n"
+            "status = run(['ls', '/clusters/dev/default/pods'])\n"
+            "unused = ('kubernetes.dynamic', 'kubernetes.stream', 'kubernetes.watch', 'kubernetes.informer',"
+            " 'kubernetes.leaderelection', 'kubernetes_validate', 'jsonschema')\n"
+            "print(sorted(m for m in sys.modules if m.startswith(unused)), file=sys.stderr)\n"
+            "sys.exit(status)\n")
+    env = {**os.environ, "REALNET_HOME": str(realnet_home)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "web-1\n"
+    assert done.stderr.strip() == "[]"
+
+
+def test_the_client_package_loaded_that_way_still_gives_every_part_on_first_use():
+    code = ("import sys\n"
+            "from realnet.providers.kubernetes.client import load_client_package\n"
+            "load_client_package()\n"
+            "from kubernetes import client, config\n"
+            "assert 'kubernetes.dynamic' not in sys.modules\n"
+            "from kubernetes.dynamic import DynamicClient\n"
+            "from kubernetes.watch import Watch\n"
+            "import kubernetes\n"
+            "print(kubernetes.client.CoreV1Api.__name__, kubernetes.watch.Watch is Watch,"
+            " kubernetes.__version__ == kubernetes.client.__version__)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "CoreV1Api True True\n"
 
 
 def test_ls_long_shows_the_kinds_columns(cli, k8s):

@@ -25,9 +25,36 @@ CONNECT_SECONDS = 5.0
 READ_SECONDS = 30.0
 
 
+def load_client_package() -> None:
+    """Make ``kubernetes`` importable without running its package ``__init__``.
+
+    That ``__init__`` eagerly imports every subpackage: ``dynamic`` (and through it
+    kubernetes-validate and jsonschema, when installed), ``stream``, ``watch``, ``informer``,
+    ``leaderelection`` — about 0.1 s that ``realnet ls`` of a pods folder would spend before
+    its first request, on modules Realnet never uses. The package is registered with only
+    its search path instead, so ``kubernetes.client`` and ``kubernetes.config`` (and any
+    other subpackage, on first use) import exactly as usual. A package already imported
+    the ordinary way is left as it is.
+    """
+    import importlib.util
+    import sys
+
+    if "kubernetes" in sys.modules:
+        return
+    spec = importlib.util.find_spec("kubernetes")
+    if spec is None or spec.submodule_search_locations is None:
+        raise ImportError("kubernetes")
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["kubernetes"] = package
+    from kubernetes import client  # light: its APIs and models load on first use
+
+    package.__project__, package.__version__ = "kubernetes", client.__version__  # as __init__ sets them
+
+
 def connect(*, context: str | None, kubeconfig: str | None, in_cluster: bool, where: str) -> Any:
     """An ``ApiClient`` for the context (or the in-cluster service account)."""
     try:
+        load_client_package()
         from kubernetes import client, config
         from kubernetes.config.config_exception import ConfigException
     except ImportError:

@@ -21,6 +21,9 @@ def in_a_pod() -> bool:
     if not os.environ.get("KUBERNETES_SERVICE_HOST"):
         return False
     try:
+        from realnet.providers.kubernetes.client import load_client_package
+
+        load_client_package()
         from kubernetes.config import incluster_config
     except ImportError:
         return False
