@@ -11,6 +11,10 @@ Two cases, each answered once first to capture the body:
 1. ``GET /api/v1/items/bench/d0000001`` — one item;
 2. ``GET /api/v1/items/bench?children&limit=100`` — the first page of 100 children.
 
+Realnet answers repeated reads from its cache of answers (``REALNET_SERVER_CACHE_MB``,
+kept until the store changes); a second ``realnet server`` on the same store with the
+cache off (``uncached``) shows what building every answer from the store costs.
+
 Baseline, measured in the same run: a bare Starlette app (``bench/_bare_app.py``) with
 one route returning exactly the captured bytes as ``application/json``, served the same
 way (uvicorn, 1 worker, same host, access log off, ``log_config=None``), one server per
@@ -406,7 +410,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "User-Agent": "realnet-http-bench"}
         base = f"http://{HOST}:{port}"
         realnet_argv = [sys.executable, "-m", "realnet", "server"]
-        with server("realnet server", realnet_argv, env, tmp, port, "/readyz", {}) as realnet:
+        uncached_port = free_port()
+        uncached_env = {**env, "REALNET_SERVER_PORT": str(uncached_port), "REALNET_SERVER_CACHE_MB": "0"}
+        with server("realnet server", realnet_argv, env, tmp, port, "/readyz", {}) as realnet, \
+                server("realnet server (no cache)", realnet_argv, uncached_env, tmp, uncached_port,
+                       "/readyz", {}) as uncached:
             bodies: dict[str, bytes] = {}
             for key, _, target in cases:
                 status, body = fetch(base + target, headers)
@@ -442,7 +450,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
                 for n in range(rounds):  # alternate which side goes first, so drift hits both alike
                     for key, _, target in cases:
-                        sides = [("realnet", realnet), ("bare", bare[key]), ("floor", floor)]
+                        sides = [("realnet", realnet), ("bare", bare[key]), ("floor", floor),
+                                 ("uncached", uncached)]
                         for side, served in sides[::-1] if n % 2 else sides:
                             runs.setdefault((key, side), []).append(
                                 run_load(served, target, headers, connections, warmup, duration))
@@ -468,7 +477,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {'':<8} {'rps':>9} {'p50 ms':>8} {'p99 ms':>8} {'server':>6} {'µs CPU/r':>9} "
               f"{'client':>7} {'errors':>7}")
         best = {}
-        for side in ("realnet", "bare", "floor"):
+        for side in ("realnet", "uncached", "bare", "floor"):
             chosen = runs[key, side]
             errors += sum(f["errors"] for f in chosen)
             best[side] = max(chosen, key=lambda f: f["rps"])
@@ -485,6 +494,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if best["floor"]["rps"]:
             print(f"ratio realnet ÷ floor (bare Starlette + one raw sqlite3 query, rps): "
                   f"{best['realnet']['rps'] / best['floor']['rps']:.2f}")
+        if best["bare"]["rps"]:
+            print(f"ratio uncached ÷ bare (REALNET_SERVER_CACHE_MB=0: every answer built from the "
+                  f"store, rps): {best['uncached']['rps'] / best['bare']['rps']:.2f}")
     print(f"\nerrors (answers other than 200, failed connections): {errors}")
     return 1 if errors else 0
 

@@ -44,6 +44,8 @@ SETTINGS: dict[str, str] = {
     "REALNET_SERVER_PORT": "HTTP runner port (default 8080)",
     "REALNET_SERVER_CORS_ORIGINS": "origins allowed to call the HTTP API from a browser, "
     "comma-separated (default: none, CORS off)",
+    "REALNET_SERVER_CACHE_MB": "memory the HTTP runner may keep answers to reads in, reused until the "
+    "store changes (default 32; 0 turns it off)",
     "REALNET_SQS_QUEUE_URL": "queue the SQS runner reads requests from ('serve sqs', 'realnet server --sqs')",
     "REALNET_SQS_REGION": "SQS region (default: the queue URL's, else us-east-1)",
     "REALNET_SQS_ENDPOINT_URL": "endpoint of an SQS-compatible service (default REALNET_AWS_ENDPOINT_URL)",
@@ -86,6 +88,7 @@ class Settings:
     server_host: str = "127.0.0.1"
     server_port: int = 8080
     server_cors_origins: tuple[str, ...] = ()
+    server_cache_mb: int = 32
     url: str | None = None
     token: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
@@ -261,6 +264,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
         server_host=host,
         server_port=_port(env, "REALNET_SERVER_PORT", 8080),
         server_cors_origins=_origins(env, "REALNET_SERVER_CORS_ORIGINS"),
+        server_cache_mb=_int(env, "REALNET_SERVER_CACHE_MB", 32, 0, 65536),
         url=url,
         token=env.get("REALNET_TOKEN", "").strip() or None,
         secret_key=env.get("REALNET_SECRET_KEY", "").strip() or None,

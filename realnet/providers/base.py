@@ -8,7 +8,7 @@ the tree service above them enforces. Every provider raises only
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -94,6 +94,12 @@ class Provider(ABC):
     def generations(self) -> dict[str, int]:
         """Every counter, in one read (each request starts with it)."""
         return {}
+
+    def change_marker(self) -> Hashable | None:
+        """A value that differs after any write committed since it was read, by this
+        connection or any other; runners keep answers to reads while it stays the same.
+        ``None``: no such value (nothing may be kept)."""
+        return None
 
     def _note_identity_change(self, *changed: str) -> None:
         """Accounts, groups and tokens live under /system: a write there moves the counter

@@ -15,7 +15,7 @@ it, merged in path order; the cursor is the last path, which every provider acce
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -267,6 +267,10 @@ class MountTable(Provider):
 
     def bump_generation(self, key: str) -> None:
         self.store.bump_generation(key)
+
+    def change_marker(self) -> Hashable | None:
+        # A mounted file or cluster changes without the store knowing: nothing may be kept.
+        return None if self.mounts() else self.store.change_marker()
 
     def referenced_keys(self, keys: Sequence[str]) -> set[str]:
         return self.store.referenced_keys(keys)

@@ -3,6 +3,8 @@
 Each request reads the store's counters once (one indexed query) and then reuses what
 is still valid: the token's account, the account's groups, its ACL entries and the types
 stay cached until a write under /system, an ACL change or a type change moves them.
+Answers to reads that a face marks as cacheable are kept per principal while the store's
+change marker stays the same (``realnet.runners.answers``).
 
 Where the work runs depends on the store. SQLite work is in-process CPU work of
 microseconds: it runs on the event loop itself, with a connection of the runner's own
@@ -16,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, TypeVar
 from realnet.core.access import ANONYMOUS, IDENTITY_GENERATION
 from realnet.core.context import LOCAL_ADMIN, Context
 from realnet.providers.mounts import MOUNTS_GENERATION
+from realnet.runners.answers import Answer, AnswerCache
 from realnet.security.tokens import digest
 
 if TYPE_CHECKING:
@@ -42,7 +45,7 @@ class _Store:
     """One provider and what requests on it may reuse: a context per recent principal,
     and the recent token checks."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, cache_bytes: int = 0) -> None:
         from realnet.app import open_provider, secret_box
         from realnet.core.loader import packaged_directory
         from realnet.resources import ResourceRegistry
@@ -59,6 +62,9 @@ class _Store:
         self.has_mounts = False
         # sha256(token) → (identity generation, when checked, grant)
         self.tokens: OrderedDict[str, tuple[int, datetime, TokenGrant]] = OrderedDict()
+        self.answers = AnswerCache(cache_bytes) if cache_bytes > 0 else None
+        self._generations: dict[str, int] = {}
+        self._generations_marker: Hashable | None = None
 
     def context(self, principal: str, generations: dict[str, int] | None = None) -> Context:
         context = self.contexts.get(principal)
@@ -106,10 +112,41 @@ class _Store:
             generations = self.provider.generations()
         return work(self.context(principal, generations))
 
+    def _generations_at(self, marker: Hashable | None) -> dict[str, int]:
+        """The counters; unread again while the store's change marker has not moved."""
+        if marker is None or marker != self._generations_marker:
+            self._generations, self._generations_marker = self.provider.generations(), marker
+        return self._generations
+
+    def read(self, token: str | None, key: Hashable, work: Callable[[Context], Answer]) -> Answer:
+        """``work``'s answer, or the one kept for the same principal and ``key`` if the store
+        has not changed since it was made."""
+        # The marker is read before anything the answer is made of (counters, rows): a write
+        # in between only costs a miss.
+        caching = self.answers is not None and not self.has_mounts
+        marker = self.provider.change_marker() if caching else None
+        generations = self._generations_at(marker)
+        self.has_mounts = generations.get(MOUNTS_GENERATION, 0) > 0
+        principal, checked = self.principal(token, generations) if token is not None else (ANONYMOUS, False)
+        if checked:  # the check may have written (a token's last use)
+            marker = self.provider.change_marker() if caching else None
+            generations = self._generations_at(marker)
+        if self.has_mounts:
+            marker = None
+        if marker is not None:
+            kept = self.answers.get((principal, key), marker)  # type: ignore[union-attr]
+            if kept is not None:
+                return kept
+        answer = work(self.context(principal, generations))
+        if marker is not None:
+            self.answers.put((principal, key), marker, answer)  # type: ignore[union-attr]
+        return answer
+
 
 class StoreGateway:
-    def __init__(self, settings: Settings, *, threads: int | None = None) -> None:
+    def __init__(self, settings: Settings, *, threads: int | None = None, cache_bytes: int = 0) -> None:
         self.settings = settings
+        self.cache_bytes = cache_bytes
         if threads is None:
             threads = 0 if settings.db_type == "sqlite" else 4
         self.threads = threads
@@ -123,7 +160,10 @@ class StoreGateway:
     def _store(self) -> _Store:
         store = getattr(self._local, "store", None)
         if store is None:
-            store = self._local.store = _Store(self.settings)
+            # Each store thread keeps its own answers: an embedded store's change marker only
+            # compares within one connection.
+            cache_bytes = self.cache_bytes // max(1, self.threads)
+            store = self._local.store = _Store(self.settings, cache_bytes)
             with self._lock:
                 self._stores.append(store)
         return store
@@ -148,6 +188,25 @@ class StoreGateway:
             return self._store().run(token, work, principal)
         return await asyncio.get_running_loop().run_in_executor(
             self._executor or self._slow, lambda: self._store().run(token, work, principal))
+
+    async def read(self, token: str | None, key: Hashable, work: Callable[[Context], Answer]) -> Answer:
+        """A read whose answer may be kept and given again while the store is unchanged."""
+        if self._executor is None and not self._store().has_mounts:
+            return self._store().read(token, key, work)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor or self._slow, lambda: self._store().read(token, key, work))
+
+    def answer_stats(self) -> dict[str, int]:
+        """Kept answers over every store thread: hits, misses, answers and bytes held."""
+        totals = {"hits": 0, "misses": 0, "answers": 0, "bytes": 0}
+        with self._lock:
+            caches = [s.answers for s in self._stores if s.answers is not None]
+        for cache in caches:
+            totals["hits"] += cache.hits
+            totals["misses"] += cache.misses
+            totals["answers"] += len(cache)
+            totals["bytes"] += cache.used
+        return totals
 
     def check_principal(self, name: str, setting: str) -> None:
         """Fail at start, naming the setting, when ``name`` is not an account that may act."""

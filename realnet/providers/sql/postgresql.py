@@ -336,6 +336,14 @@ class PostgresProvider(Provider):
     def generations(self) -> dict[str, int]:
         return {key: int(value) for key, value in self._rows("SELECT key, value FROM realnet_meta")}
 
+    def change_marker(self) -> str:
+        # The snapshot (xmin:xmax:in-progress ids) changes whenever a transaction that wrote
+        # anything ends: it was either in progress at the last read (and leaves the list) or
+        # began after it (and moves xmax). Read-only transactions take no id and move nothing.
+        row = self._one("SELECT pg_current_snapshot()::text")
+        assert row is not None
+        return str(row[0])
+
     def bump_generation(self, key: str) -> None:
         self._run(
             "INSERT INTO realnet_meta (key, value) VALUES (%s, 1) ON CONFLICT (key) "

@@ -299,6 +299,11 @@ class SqliteProvider(Provider):
     def generations(self) -> dict[str, int]:
         return {key: int(value) for key, value in self._execute("SELECT key, value FROM realnet_meta")}
 
+    def change_marker(self) -> tuple[int, int]:
+        # data_version moves when another connection commits; total_changes counts this
+        # connection's own writes (rolled back ones too: that only costs a miss).
+        return self._one("PRAGMA data_version")[0], self._conn.total_changes  # type: ignore[index]
+
     def bump_generation(self, key: str) -> None:
         self._execute(
             "INSERT INTO realnet_meta (key, value) VALUES (?, '1') ON CONFLICT(key) "

@@ -41,6 +41,10 @@ class HttpRunner(Runner):
     def url(self) -> str:
         return f"http://{self.address}"
 
+    def answer_stats(self) -> dict[str, int]:
+        """What the cache of answers to reads did so far (see ``realnet.runners.answers``)."""
+        return self._gateway.answer_stats() if self._gateway is not None else {}
+
     def prepare(self) -> None:
         self._socket = bind(self.host, self.port)
         self.port = self._socket.getsockname()[1]
@@ -58,7 +62,7 @@ class HttpRunner(Runner):
         from realnet.runners.gateway import StoreGateway
         from realnet.runners.http.app import build_app
 
-        self._gateway = StoreGateway(self.settings)
+        self._gateway = StoreGateway(self.settings, cache_bytes=self.settings.server_cache_mb << 20)
         self._gateway.open()
         app = AccessLog(build_app(self._gateway, cors_origins=self.settings.server_cors_origins), self)
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off",

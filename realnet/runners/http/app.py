@@ -25,6 +25,7 @@ from realnet.core.access import ANONYMOUS
 from realnet.core.context import Context
 from realnet.core.errors import Conflict, NotFound, RealnetError
 from realnet.core.item import ChildrenPage, Item
+from realnet.runners.answers import Answer
 from realnet.runners.gateway import StoreGateway
 from realnet.runners.http import requests as rq
 from realnet.runners.http.errors import ApiError, error_body, status_of
@@ -80,6 +81,10 @@ class Api:
     async def run(self, request: Request, work: Callable[[Context], Any], *, on_thread: bool = False) -> Any:
         return await self.gateway.run(bearer(request), work, on_thread=on_thread)
 
+    async def read(self, request: Request, key: tuple[Any, ...], work: Callable[[Context], Answer]) -> Answer:
+        """A read whose answer the gateway may keep until the store changes."""
+        return await self.gateway.read(bearer(request), key, work)
+
     async def get_content(self, request: Request) -> Response:
         from realnet.runners.http.content import get_content
 
@@ -108,17 +113,19 @@ class Api:
         allowed = {"reveal": "decrypt secret attributes"} | {m: "off" for m in ("children", "find", "count")
                                                               if m in params}
         reveal = rq.flag_param(rq.query(request, allowed), "reveal")
-        if_none_match = request.headers.get("if-none-match")
 
-        def work(context: Context) -> Response:
+        def work(context: Context) -> Answer:
             item = context.reveal(path) if reveal else context.get(path)
-            tag = rq.etag(item.version, item.id)
-            if if_none_match is not None and rq.etag_matches(if_none_match, item.version, item.id):
-                return Response(status_code=304, headers={"ETag": tag})
             shown = item.to_dict() if reveal else item_data(context, item)
-            return json_response(dumps(shown), headers={"ETag": tag})
+            return Answer(200, dumps(shown), {"ETag": rq.etag(item.version, item.id)})
 
-        return await self.run(request, work)
+        # Revealed values are never kept.
+        answer = await (self.run(request, work) if reveal else self.read(request, ("item", path), work))
+        tag = answer.headers["ETag"]
+        if_none_match = request.headers.get("if-none-match")
+        if if_none_match is not None and rq.tag_matches(if_none_match, tag):
+            return Response(status_code=304, headers={"ETag": tag})
+        return json_response(answer.body, answer.status, answer.headers)
 
     async def list_children(self, request: Request, path: str) -> Response:
         params = rq.query(request, CHILDREN_PARAMS)
@@ -129,15 +136,17 @@ class Api:
         if (type_name or name_glob) and order != "name":
             raise ApiError("usage", "query parameter 'order': only 'name' together with 'type' or 'name'")
 
-        def work(context: Context) -> Response:
+        def work(context: Context) -> Answer:
             if type_name or name_glob:
                 page = context.find(path, type_name=type_name, name_glob=name_glob, max_depth=1,
                                     limit=limit, cursor=cursor)
             else:
                 page = context.list(path, order=order, limit=limit, cursor=cursor)
-            return _page(context, page)
+            return Answer(200, _page_body(context, page), {})
 
-        return await self.run(request, work)
+        key = ("children", path, order, limit, cursor, type_name, name_glob)
+        answer = await self.read(request, key, work)
+        return json_response(answer.body, answer.status)
 
     async def find(self, request: Request, path: str) -> Response:
         params = rq.query(request, FIND_PARAMS)
@@ -333,9 +342,12 @@ def _location(item: Item) -> str:
     return f"{API}/items{paths.url_quoted(item.path)}"
 
 
+def _page_body(context: Context, page: ChildrenPage) -> bytes:
+    return dumps({"items": [item_data(context, i) for i in page.items], "next_cursor": page.next_cursor})
+
+
 def _page(context: Context, page: ChildrenPage) -> Response:
-    return json_response(dumps({"items": [item_data(context, i) for i in page.items],
-                                "next_cursor": page.next_cursor}))
+    return json_response(_page_body(context, page))
 
 
 def _stale(path: str, current: Item) -> ApiError:

@@ -153,7 +153,11 @@ def etag(version: int, item_id: str) -> str:
 
 
 def etag_matches(header: str, version: int, item_id: str) -> bool:
-    wanted = etag(version, item_id)
+    return tag_matches(header, etag(version, item_id))
+
+
+def tag_matches(header: str, wanted: str) -> bool:
+    """Whether an If-Match / If-None-Match header names the ETag ``wanted``."""
     for tag in header.split(","):
         tag = tag.strip()
         if tag == "*" or tag.removeprefix("W/") == wanted:
