@@ -189,15 +189,18 @@ def test_the_cli_lists_pods_as_json(cli, k8s):
 
 
 def test_a_cli_listing_of_pods_imports_only_the_clients_parts_it_uses(cli, k8s, realnet_home):
-    """A ``realnet ls`` process reaches the cluster through ``kubernetes.client`` and
-    ``kubernetes.config`` alone: the package's ``__init__`` (which pulls in ``dynamic``,
-    kubernetes-validate and jsonschema, ``stream``, ``informer``) is not run."""
+    """A ``realnet ls`` process reaches the cluster through ``kubernetes.client`` alone: the
+    package's ``__init__`` (which pulls in ``dynamic``, kubernetes-validate and jsonschema,
+    ``stream``, ``informer``) is not run, a kubeconfig with a token is read without the
+    official loader (which imports requests-oauthlib and oauthlib), and requests go through
+    its REST layer without the typed ``ApiClient`` (which imports pydantic)."""
     cli("create", "/clusters/dev", "--type", "KubernetesCluster", "-p", "--attr", f"kubeconfig={k8s.kubeconfig}")
     code = ("import sys\n"
             "from realnet.cli import run\n"
             "status = run(['ls', '/clusters/dev/default/pods'])\n"
             "unused = ('kubernetes.dynamic', 'kubernetes.stream', 'kubernetes.watch', 'kubernetes.informer',"
-            " 'kubernetes.leaderelection', 'kubernetes_validate', 'jsonschema')\n"
+            " 'kubernetes.leaderelection', 'kubernetes_validate', 'jsonschema', 'kubernetes.config',"
+            " 'requests_oauthlib', 'oauthlib', 'pydantic', 'kubernetes.client.api_client')\n"
             "print(sorted(m for m in sys.modules if m.startswith(unused)), file=sys.stderr)\n"
             "sys.exit(status)\n")
     env = {**os.environ, "REALNET_HOME": str(realnet_home)}

@@ -1,13 +1,14 @@
 """One cluster's API, through the official client: kubeconfig contexts or the pod's own
 service account, JSON in and out, and the API's refusals as Realnet's errors.
 
-Requests go through the client's ``ApiClient`` (its authentication, TLS and proxies) but
-skip its typed models: a list of 50,000 pods is parsed once, as plain JSON.
+Requests go through the client's REST layer with its ``Configuration`` (authentication,
+TLS, proxies, retries) but skip its typed ``ApiClient`` and models: a list of 50,000 pods
+is parsed once, as plain JSON, and a CLI run does not import pydantic for them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from realnet.core.errors import (
@@ -23,6 +24,7 @@ from realnet.core.errors import (
 #: Seconds to connect and to wait for an answer: a cluster that is down is said so, not waited on.
 CONNECT_SECONDS = 5.0
 READ_SECONDS = 30.0
+USER_AGENT = "realnet (kubernetes-client/python)"
 
 
 def load_client_package() -> None:
@@ -51,17 +53,26 @@ def load_client_package() -> None:
     package.__project__, package.__version__ = "kubernetes", client.__version__  # as __init__ sets them
 
 
-def connect(*, context: str | None, kubeconfig: str | None, in_cluster: bool, where: str) -> Any:
-    """An ``ApiClient`` for the context (or the in-cluster service account)."""
+def connect(*, context: str | None, kubeconfig: str | None, in_cluster: bool, where: str) -> RestApi:
+    """The API of the context (or of the in-cluster service account)."""
     try:
         load_client_package()
-        from kubernetes import client, config
-        from kubernetes.config.config_exception import ConfigException
+        from kubernetes import client
     except ImportError:
         raise ValidationError(f"{where}: mounting a cluster needs the Kubernetes client: "
                               "pip install 'realnet[kubernetes]'") from None
 
     configuration = client.Configuration()
+    if not in_cluster:
+        from realnet.providers.kubernetes.kubeconfig import load_simple
+
+        if load_simple(kubeconfig, context or None, configuration):
+            return RestApi(configuration)
+    # The official loader (its package imports both loaders): in-cluster, and every
+    # kubeconfig the simple reader leaves to it.
+    from kubernetes import config
+    from kubernetes.config.config_exception import ConfigException
+
     try:
         if in_cluster:
             config.load_incluster_config(client_configuration=configuration)
@@ -73,7 +84,37 @@ def connect(*, context: str | None, kubeconfig: str | None, in_cluster: bool, wh
         raise ValidationError(f"{where}: {source}: {_first_line(e)}") from None
     except OSError as e:
         raise ValidationError(f"{where}: kubeconfig {kubeconfig or '~/.kube/config'}: {e.strerror}") from None
-    return client.ApiClient(configuration)
+    return RestApi(configuration)
+
+
+class RestApi:
+    """One cluster's endpoint through the official client's ``RESTClientObject`` (urllib3
+    with the configuration's TLS, proxy and retry settings) and the configuration's
+    bearer credentials, refreshed by its hook as the typed ``ApiClient`` would."""
+
+    def __init__(self, configuration: Any) -> None:
+        from kubernetes.client.rest import RESTClientObject
+
+        self.configuration = configuration
+        self.rest = RESTClientObject(configuration)
+
+    def call(self, method: str, path: str, *, query: Sequence[tuple[str, Any]], headers: dict[str, str],
+             body: Any, timeout: tuple[float, float | None]) -> Any:
+        """The client's ``RESTResponse`` (not read yet) for ``method path?query``."""
+        from urllib.parse import quote, urlencode
+
+        sent = {"User-Agent": USER_AGENT, **headers}
+        for setting in self.configuration.auth_settings().values():
+            if setting.get("in") == "header" and setting.get("value"):
+                sent[setting["key"]] = setting["value"]
+        url = self.configuration.host + path
+        if query:
+            url += "?" + urlencode([(k, str(v).lower() if isinstance(v, bool) else v) for k, v in query],
+                                   quote_via=quote)
+        return self.rest.request(method, url, headers=sent, body=body, _request_timeout=timeout)
+
+    def close(self) -> None:
+        self.rest.pool_manager.clear()
 
 
 def _first_line(error: Exception) -> str:
@@ -84,7 +125,7 @@ def _first_line(error: Exception) -> str:
 class Cluster:
     """Requests to one API server, answered as plain data or one clear error."""
 
-    def __init__(self, api: Any, label: str, *, read_seconds: float = READ_SECONDS) -> None:
+    def __init__(self, api: RestApi, label: str, *, read_seconds: float = READ_SECONDS) -> None:
         self.api = api
         self.label = label
         self.read_seconds = read_seconds
@@ -118,9 +159,8 @@ class Cluster:
 
         params = [(k, v) for k, v in (query or {}).items() if v is not None]
         try:
-            serialized = self.api.param_serialize(method, path, query_params=params, header_params=headers,
-                                                  body=body, auth_settings=["BearerToken"])
-            response = self.api.call_api(*serialized, _request_timeout=(CONNECT_SECONDS, read_seconds))
+            response = self.api.call(method, path, query=params, headers=headers, body=body,
+                                     timeout=(CONNECT_SECONDS, read_seconds))
             if whole:
                 response.read()
         except ApiException as e:

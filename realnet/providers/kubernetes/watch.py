@@ -88,11 +88,10 @@ class Watch:
         if self.label_selector:
             query.append(("labelSelector", self.label_selector))
         try:
-            serialized = cluster.api.param_serialize(
-                "GET", self.kind.collection(self.namespace), query_params=query,
-                header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
-            response = cluster.api.call_api(
-                *serialized, _request_timeout=(CONNECT_SECONDS, self.timeout_seconds + READ_SECONDS))
+            response = cluster.api.call(
+                "GET", self.kind.collection(self.namespace), query=query,
+                headers={"Accept": "application/json"}, body=None,
+                timeout=(CONNECT_SECONDS, self.timeout_seconds + READ_SECONDS))
         except ApiException as e:
             raise cluster.error(e.status, e.body, self.where) from None
         except (urllib3.exceptions.HTTPError, OSError) as e:
