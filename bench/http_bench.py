@@ -380,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, help="keep-alive connections (default 16, quick 4)")
     parser.add_argument("--duration", type=float, help="seconds measured per run (default 5, quick 0.5)")
     parser.add_argument("--warmup", type=float, help="seconds of warm-up per run (default 1, quick 0.2)")
-    parser.add_argument("--rounds", type=int, help="runs of each figure, best kept (default 2, quick 1)")
+    parser.add_argument("--rounds", type=int, help="runs of each figure, best kept (default 3, quick 1)")
     parser.add_argument("--admin", action="store_true",
                         help="the administrator's token, not a service account's")
     parser.add_argument("--quick", action="store_true", help="200 children, 4 connections, short runs")
@@ -390,7 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     connections = max(1, min(args.connections or (4 if quick else 16), 1_000))
     duration = max(0.1, min(args.duration or (0.5 if quick else 5.0), 600.0))
     warmup = max(0.0, min(args.warmup if args.warmup is not None else (0.2 if quick else 1.0), 60.0))
-    rounds = max(1, min(args.rounds or (1 if quick else 2), 10))
+    rounds = max(1, min(args.rounds or (1 if quick else 3), 10))
 
     cases = [
         ("item", f"GET one item ({ITEM})", "/api/v1/items" + ITEM),

@@ -118,9 +118,10 @@ class _Store:
             self._generations, self._generations_marker = self.provider.generations(), marker
         return self._generations
 
-    def read(self, token: str | None, key: Hashable, work: Callable[[Context], Answer]) -> Answer:
+    def read(self, token: str | None, key: Hashable,
+             work: Callable[[Context], Answer] | None) -> Answer | None:
         """``work``'s answer, or the one kept for the same principal and ``key`` if the store
-        has not changed since it was made."""
+        has not changed since it was made (without ``work``: that one, or ``None``)."""
         # The marker is read before anything the answer is made of (counters, rows): a write
         # in between only costs a miss.
         caching = self.answers is not None and not self.has_mounts
@@ -135,8 +136,10 @@ class _Store:
             marker = None
         if marker is not None:
             kept = self.answers.get((principal, key), marker)  # type: ignore[union-attr]
-            if kept is not None:
+            if kept is not None or work is None:
                 return kept
+        if work is None:
+            return None
         answer = work(self.context(principal, generations))
         if marker is not None:
             self.answers.put((principal, key), marker, answer)  # type: ignore[union-attr]
@@ -192,9 +195,19 @@ class StoreGateway:
     async def read(self, token: str | None, key: Hashable, work: Callable[[Context], Answer]) -> Answer:
         """A read whose answer may be kept and given again while the store is unchanged."""
         if self._executor is None and not self._store().has_mounts:
-            return self._store().read(token, key, work)
-        return await asyncio.get_running_loop().run_in_executor(
-            self._executor or self._slow, lambda: self._store().read(token, key, work))
+            answer = self._store().read(token, key, work)
+        else:
+            answer = await asyncio.get_running_loop().run_in_executor(
+                self._executor or self._slow, lambda: self._store().read(token, key, work))
+        assert answer is not None
+        return answer
+
+    def kept(self, token: str | None, key: Hashable) -> Answer | None:
+        """The answer kept for ``key``, when the embedded store can say so at once (on the
+        loop, without a thread hop); ``None`` otherwise."""
+        if self._executor is not None or self._store().has_mounts:
+            return None
+        return self._store().read(token, key, None)
 
     def answer_stats(self) -> dict[str, int]:
         """Kept answers over every store thread: hits, misses, answers and bytes held."""

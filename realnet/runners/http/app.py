@@ -97,6 +97,13 @@ class Api:
 
     # -- items -----------------------------------------------------------------------
     async def get_item(self, request: Request) -> Response:
+        # A read answered before: the URL as sent is its key, so checking the path and the
+        # query again (which only ever gives the same result) is skipped. Only successful
+        # answers are kept; anything else is checked below as always.
+        url = _url_key(request)
+        kept = self.gateway.kept(bearer(request), url)
+        if kept is not None:
+            return _answered(request, kept)
         path = rq.item_path(request, f"{API}/items")
         params = request.query_params
         modes = [m for m in ("children", "find", "count") if m in params and rq.flag_param(params, m)]
@@ -120,12 +127,8 @@ class Api:
             return Answer(200, dumps(shown), {"ETag": rq.etag(item.version, item.id)})
 
         # Revealed values are never kept.
-        answer = await (self.run(request, work) if reveal else self.read(request, ("item", path), work))
-        tag = answer.headers["ETag"]
-        if_none_match = request.headers.get("if-none-match")
-        if if_none_match is not None and rq.tag_matches(if_none_match, tag):
-            return Response(status_code=304, headers={"ETag": tag})
-        return json_response(answer.body, answer.status, answer.headers)
+        answer = await (self.run(request, work) if reveal else self.read(request, url, work))
+        return _answered(request, answer)
 
     async def list_children(self, request: Request, path: str) -> Response:
         params = rq.query(request, CHILDREN_PARAMS)
@@ -144,9 +147,7 @@ class Api:
                 page = context.list(path, order=order, limit=limit, cursor=cursor)
             return Answer(200, _page_body(context, page), {})
 
-        key = ("children", path, order, limit, cursor, type_name, name_glob)
-        answer = await self.read(request, key, work)
-        return json_response(answer.body, answer.status)
+        return _answered(request, await self.read(request, _url_key(request), work))
 
     async def find(self, request: Request, path: str) -> Response:
         params = rq.query(request, FIND_PARAMS)
@@ -336,6 +337,21 @@ class Api:
         from realnet.runners.http.openapi import document
 
         return json_response(dumps(document(__version__)))
+
+
+def _url_key(request: Request) -> tuple[bytes, bytes]:
+    """A GET's URL as the client sent it (path not decoded, query as is)."""
+    scope = request.scope
+    return scope.get("raw_path") or scope["path"].encode(), scope["query_string"]
+
+
+def _answered(request: Request, answer: Answer) -> Response:
+    tag = answer.headers.get("ETag")
+    if tag is not None:
+        if_none_match = request.headers.get("if-none-match")
+        if if_none_match is not None and rq.tag_matches(if_none_match, tag):
+            return Response(status_code=304, headers={"ETag": tag})
+    return json_response(answer.body, answer.status, answer.headers or None)
 
 
 def _location(item: Item) -> str:
