@@ -456,9 +456,13 @@ def report(number: int, case: Case, size: int, references: dict[str, list[Run]])
     print(f"ratio realnet ÷ {base.label} (MB/s, start-up taken out): {net_ratio}")
     for other in case.baselines[1:]:
         print(f"ratio realnet ÷ {other.label} (MB/s, whole process): {other.wall / case.realnet.wall:.2f}")
-    growth = (case.realnet.rss - ref_rss[case.realnet.reference]) / MB
-    print(f"RSS growth of {case.realnet.label} over `realnet ls /`: {growth:.1f} MB — target < "
-          f"{TARGET_GROWTH_MB} MB {verdict(growth < TARGET_GROWTH_MB)}")
+    # The target is the growth during the transfer: over the same command moving 1 KiB,
+    # which has imported and set up everything but the bytes (boto3 alone is ~30 MB).
+    growth = (case.realnet.rss - case.realnet.small_rss) / MB
+    overall = (case.realnet.rss - ref_rss[case.realnet.reference]) / MB
+    print(f"RSS growth of {case.realnet.label} during the transfer (over its 1 KiB run): {growth:.1f} MB — "
+          f"target < {TARGET_GROWTH_MB} MB {verdict(growth < TARGET_GROWTH_MB)} "
+          f"(over `realnet ls /`, which imports no SDK: {overall:.1f} MB)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
