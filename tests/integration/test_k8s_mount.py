@@ -178,6 +178,20 @@ def test_every_store_starts_with_the_clusters_app_and_its_folder(cli, k8s):
     assert "default" in cli("ls", "/clusters/dev").out.split()
 
 
+@pytest.mark.parametrize(("content", "expected"), [
+    (None, "kubeconfig {file}: no such file"),
+    ("clusters: [\n", "kubeconfig {file}: not valid YAML at line 2, column 1"),
+])
+def test_a_missing_or_malformed_kubeconfig_is_one_line_naming_it(cli, tmp_path, content, expected):
+    file = tmp_path / "kubeconfig"
+    if content is not None:
+        file.write_text(content)
+    result = cli("create", "/clusters/x", "--type", "KubernetesCluster", "--attr", f"kubeconfig={file}")
+    assert result.code == 1
+    assert result.err == f"realnet: /clusters/x: {expected.format(file=file)}\n"
+    assert cli("ls", "/clusters").out == ""
+
+
 def test_the_cli_lists_pods_as_json(cli, k8s):
     assert cli("create", "/clusters/dev", "--type", "KubernetesCluster", "-p",
                "--attr", f"kubeconfig={k8s.kubeconfig}").code == 0

@@ -8,6 +8,7 @@ is parsed once, as plain JSON, and a CLI run does not import pydantic for them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -70,9 +71,13 @@ def connect(*, context: str | None, kubeconfig: str | None, in_cluster: bool, wh
             return RestApi(configuration)
     # The official loader (its package imports both loaders): in-cluster, and every
     # kubeconfig the simple reader leaves to it.
+    import yaml
     from kubernetes import config
     from kubernetes.config.config_exception import ConfigException
 
+    named = f"kubeconfig {kubeconfig or '~/.kube/config'}"
+    if kubeconfig and not os.path.exists(os.path.expanduser(kubeconfig)):
+        raise ValidationError(f"{where}: {named}: no such file")
     try:
         if in_cluster:
             config.load_incluster_config(client_configuration=configuration)
@@ -83,7 +88,11 @@ def connect(*, context: str | None, kubeconfig: str | None, in_cluster: bool, wh
         source = "the pod's service account" if in_cluster else f"context {context or '(current)'}"
         raise ValidationError(f"{where}: {source}: {_first_line(e)}") from None
     except OSError as e:
-        raise ValidationError(f"{where}: kubeconfig {kubeconfig or '~/.kube/config'}: {e.strerror}") from None
+        raise ValidationError(f"{where}: {named}: {e.strerror}") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ValidationError(f"{where}: {named}: not valid YAML{at}") from None
     return RestApi(configuration)
 
 
