@@ -104,13 +104,18 @@ class _Store:
             self.tokens.popitem(last=False)
         return grant.account, True
 
-    def run(self, token: str | None, work: Callable[[Context], T], fallback: str = ANONYMOUS) -> T:
-        generations = self.provider.generations()
+    def _begin(self, token: str | None, fallback: str, *,
+               caching: bool) -> tuple[str, dict[str, int], Hashable | None]:
+        """A request's principal and counters, and (``caching``) the store's change marker,
+        read before anything an answer is made of: a write in between only costs a miss."""
+        marker = self.provider.change_marker() if caching else None
+        generations = self._generations_at(marker)
         self.has_mounts = generations.get(MOUNTS_GENERATION, 0) > 0
         principal, checked = self.principal(token, generations) if token is not None else (fallback, False)
-        if checked:
-            generations = self.provider.generations()
-        return work(self.context(principal, generations))
+        if checked:  # the check may have written (a token's last use)
+            marker = self.provider.change_marker() if caching else None
+            generations = self._generations_at(marker)
+        return principal, generations, None if self.has_mounts else marker
 
     def _generations_at(self, marker: Hashable | None) -> dict[str, int]:
         """The counters; unread again while the store's change marker has not moved."""
@@ -118,31 +123,23 @@ class _Store:
             self._generations, self._generations_marker = self.provider.generations(), marker
         return self._generations
 
+    def run(self, token: str | None, work: Callable[[Context], T], fallback: str = ANONYMOUS) -> T:
+        principal, generations, _ = self._begin(token, fallback, caching=False)
+        return work(self.context(principal, generations))
+
     def read(self, token: str | None, key: Hashable,
              work: Callable[[Context], Answer] | None) -> Answer | None:
         """``work``'s answer, or the one kept for the same principal and ``key`` if the store
         has not changed since it was made (without ``work``: that one, or ``None``)."""
-        # The marker is read before anything the answer is made of (counters, rows): a write
-        # in between only costs a miss.
-        caching = self.answers is not None and not self.has_mounts
-        marker = self.provider.change_marker() if caching else None
-        generations = self._generations_at(marker)
-        self.has_mounts = generations.get(MOUNTS_GENERATION, 0) > 0
-        principal, checked = self.principal(token, generations) if token is not None else (ANONYMOUS, False)
-        if checked:  # the check may have written (a token's last use)
-            marker = self.provider.change_marker() if caching else None
-            generations = self._generations_at(marker)
-        if self.has_mounts:
-            marker = None
-        if marker is not None:
-            kept = self.answers.get((principal, key), marker)  # type: ignore[union-attr]
-            if kept is not None or work is None:
-                return kept
-        if work is None:
-            return None
+        answers = None if self.has_mounts else self.answers
+        principal, generations, marker = self._begin(token, ANONYMOUS, caching=answers is not None)
+        if answers is None or marker is None:
+            return None if work is None else work(self.context(principal, generations))
+        kept = answers.get((principal, key), marker)
+        if kept is not None or work is None:
+            return kept
         answer = work(self.context(principal, generations))
-        if marker is not None:
-            self.answers.put((principal, key), marker, answer)  # type: ignore[union-attr]
+        answers.put((principal, key), marker, answer)
         return answer
 
 
