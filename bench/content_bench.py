@@ -14,7 +14,10 @@ temporary folder and the storage settings in the environment, on two content sto
 2. local — the default content folder (``REALNET_STORAGE_TYPE=local``). Baseline:
    ``shutil.copyfile`` of the same file (upload: the source to a new file; download: the
    stored content file to a new file); for the upload also copyfile + ``os.fsync``, since
-   ``realnet put`` makes its content durable before recording the item.
+   ``realnet put`` makes its content durable before recording the item. Also timed, as a
+   floor rather than a baseline: a process that only hashes the file with hashlib. A put
+   records the SHA-256 and a fetch checks it, so neither can take less than that; the
+   report prints the highest ratio to copyfile that this floor leaves possible.
 
 Every baseline runs as a process of the same kind: this script with a hidden
 ``--baseline-*`` mode, started the same way, so that both sides pay for a process
@@ -104,6 +107,17 @@ def baseline(mode: str, args: list[str]) -> int:
         with open(args[1], "wb") as out:
             for chunk in body.iter_chunks(1 << 20):
                 out.write(chunk)
+    elif mode == "--baseline-sha256":  # FILE: hash it and write nothing, the fastest way hashlib can
+        import mmap
+
+        digest, window = hashlib.sha256(), 8 << 20  # mapped a window at a time, as Realnet does
+        with open(args[0], "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            for offset in range(0, size, window):
+                with mmap.mmap(handle.fileno(), min(window, size - offset), access=mmap.ACCESS_READ,
+                               offset=offset) as mapped:
+                    digest.update(mapped)
+        digest.hexdigest()
     elif mode in ("--baseline-copy", "--baseline-copy-fsync"):  # SRC DST
         shutil.copyfile(args[0], args[1])
         if mode == "--baseline-copy-fsync":
@@ -115,7 +129,7 @@ def baseline(mode: str, args: list[str]) -> int:
 
 
 BASELINE_MODES = ("--baseline-idle", "--baseline-upload", "--baseline-download", "--baseline-get",
-                  "--baseline-copy", "--baseline-copy-fsync")
+                  "--baseline-copy", "--baseline-copy-fsync", "--baseline-sha256")
 
 
 # -- children, measured --------------------------------------------------------------
@@ -292,6 +306,7 @@ class Side:
     big: list[Run] = dataclasses.field(default_factory=list)
     small: list[Run] = dataclasses.field(default_factory=list)
     reference: str = ""  # the process that transfers nothing, to compare RSS with
+    floor: bool = False  # not a transfer: the least time any SHA-256-verified transfer takes
 
     @property
     def wall(self) -> float:
@@ -371,9 +386,10 @@ def measure_backend(name: str, env: dict[str, str], work: Path, source: Path, so
                      Side("boto3 get_object", reference="idle")]
     else:
         up_realnet = Side("realnet put", reference="realnet ls /")
-        up_base = [Side("copyfile", reference="idle"), Side("copyfile+fsync", reference="idle")]
+        up_base = [Side("copyfile", reference="idle"), Side("copyfile+fsync", reference="idle"),
+                   Side("sha256 only", reference="idle", floor=True)]
         down_realnet = Side("realnet fetch", reference="realnet ls /")
-        down_base = [Side("copyfile", reference="idle")]
+        down_base = [Side("copyfile", reference="idle"), Side("sha256 only", reference="idle", floor=True)]
 
     for n in range(warmup + rounds):
         for data, data_sha, item, raw_key, runs in ((small, small_sha, SMALL, RAW_SMALL, "small"),
@@ -386,6 +402,7 @@ def measure_backend(name: str, env: dict[str, str], work: Path, source: Path, so
             else:
                 ups.append((up_base[0], [*me, "--baseline-copy", str(data), str(out)], out))
                 ups.append((up_base[1], [*me, "--baseline-copy-fsync", str(data), str(out)], out))
+                ups.append((up_base[2], [*me, "--baseline-sha256", str(data)], None))
             for side, argv, written in ups[::-1] if n % 2 else ups:
                 run = timed(argv)
                 if n >= warmup:
@@ -399,11 +416,13 @@ def measure_backend(name: str, env: dict[str, str], work: Path, source: Path, so
                 downs.append((down_base[1], [*me, "--baseline-get", raw_key, str(out)]))
             else:
                 downs.append((down_base[0], [*me, "--baseline-copy", str(stored_file(item)), str(out)]))
+                downs.append((down_base[1], [*me, "--baseline-sha256", str(stored_file(item))]))
             for side, argv in downs[::-1] if n % 2 else downs:
                 run = timed(argv)
                 if n >= warmup:
                     getattr(side, runs).append(run)
-                verify(out, data_sha, f"{side.label} of {data.name}")
+                if not side.floor:
+                    verify(out, data_sha, f"{side.label} of {data.name}")
             # start the next round from the same state: no item, no object
             quiet_run([*realnet, "rm", item], env, work)
             if client is not None:
@@ -455,7 +474,14 @@ def report(number: int, case: Case, size: int, references: dict[str, list[Run]])
         f"- (a transfer took < {MIN_NET:g} s more than its 1 KiB run: within start-up noise)"
     print(f"ratio realnet ÷ {base.label} (MB/s, start-up taken out): {net_ratio}")
     for other in case.baselines[1:]:
-        print(f"ratio realnet ÷ {other.label} (MB/s, whole process): {other.wall / case.realnet.wall:.2f}")
+        if other.floor:
+            print(f"floor: a process that only hashes the {size / MB:,.0f} MB (hashlib over a memory map, "
+                  f"nothing written) takes {other.wall:.2f} s; a transfer that computes or checks the "
+                  f"SHA-256 cannot be faster, so here it can reach at most {base.wall / other.wall:.2f} of "
+                  f"{base.label} (realnet ÷ this floor: {other.wall / case.realnet.wall:.2f})")
+        else:
+            ratio = other.wall / case.realnet.wall
+            print(f"ratio realnet ÷ {other.label} (MB/s, whole process): {ratio:.2f}")
     # The target is the growth during the transfer: over the same command moving 1 KiB,
     # which has imported and set up everything but the bytes (boto3 alone is ~30 MB).
     growth = (case.realnet.rss - case.realnet.small_rss) / MB

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -83,25 +84,38 @@ def byte_progress(session: Session, label: str) -> Iterator[ByteProgress]:
 
 
 def _open_local(source: Path) -> Any:
+    """The local file's bytes (a ``FileBytes``: the local content store copies them in the
+    kernel), or a one-line error naming the file."""
+    from realnet.storage.filebytes import FileBytes
+
+    def unreadable(error: OSError) -> RealnetError:
+        return RealnetError(f"{source}: cannot read ({error.strerror or error}); nothing was stored")
+
     try:
-        return source.open("rb")
+        fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise NotFound(str(source), "no such local file") from None
-    except IsADirectoryError:
-        raise RealnetError(f"{source}: is a directory (use -r to put a folder tree)") from None
     except PermissionError:
         raise RealnetError(f"{source}: permission denied (cannot read this local file)") from None
     except OSError as e:
         raise RealnetError(f"{source}: cannot read ({e.strerror})") from None
+    if stat.S_ISDIR(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise RealnetError(f"{source}: is a directory (use -r to put a folder tree)")
+    return FileBytes(fd, unreadable=unreadable)
 
 
 def put_file(session: Session, source: Path, target: str, *, content_type: str | None,
              parents: bool) -> Any:
-    with _open_local(source) as handle:
-        size = os.fstat(handle.fileno()).st_size
+    content = _open_local(source)
+    try:
+        size = os.fstat(content.fd).st_size if content.regular else None
         with _progress(session, f"put {source.name}", size) as (progress, task):
-            return session.context.put_content(target, _read_chunks(handle, progress, task, source),
-                                               content_type=content_type, parents=parents)
+            if progress is not None:
+                content.on_chunk = lambda moved: progress.advance(task, moved)
+            return session.context.put_content(target, content, content_type=content_type, parents=parents)
+    finally:
+        content.close()
 
 
 def _target_for(session: Session, source_name: str, target: str | None) -> str:
@@ -247,28 +261,29 @@ def stream_verified(session: Session, item: Any, chunks: Iterator[bytes]) -> Non
 
 
 def _download(session: Session, item: Any, chunks: Iterator[bytes], local: Path) -> int:
-    """Write to a temporary file beside ``local``, verify, then rename into place."""
-    from realnet.storage.base import BackgroundSha256
+    """Write to a temporary file beside ``local``, verify, then rename into place.
+
+    Bytes of a local file (the local content store, a mounted folder) are copied in the
+    kernel; either way the SHA-256 checked is of what was written."""
+    from realnet.storage.filebytes import FileBytes
 
     expected_size = item.attributes.get("size")
     expected_sha = item.attributes.get("sha256")
     partial = local.with_name(f".{local.name}.realnet-part")
-    written = 0
     try:
-        with BackgroundSha256() as digest, partial.open("wb", buffering=0) as out, \
+        with partial.open("wb+", buffering=0) as out, \
                 _progress(session, f"fetch {item.name}", expected_size) as (bar, task):
-            for chunk in chunks:
-                digest.update(chunk)
-                view = memoryview(chunk)
-                while view:  # unbuffered writes may be short
-                    view = view[out.write(view):]
-                written += len(chunk)
+            if isinstance(chunks, FileBytes):
                 if bar is not None:
-                    bar.advance(task, len(chunk))
+                    chunks.on_chunk = lambda moved: bar.advance(task, moved)
+                copied = chunks.copy_into(out.fileno())
+                written, sha = copied.size, copied.hexdigest()
+            else:
+                written, sha = _write_hashed(out, chunks, bar, task)
         if expected_size is not None and written != expected_size:
             raise StoreError(f"{item.path}: got {written} bytes, expected {expected_size}; "
                              "nothing was written")
-        if expected_sha and digest.hexdigest() != expected_sha:
+        if expected_sha and sha != expected_sha:
             raise StoreError(f"{item.path}: content does not match its sha256; nothing was written")
         os.replace(partial, local)
     except OSError as e:
@@ -277,3 +292,20 @@ def _download(session: Session, item: Any, chunks: Iterator[bytes], local: Path)
         with suppress(OSError):
             partial.unlink()
     return written
+
+
+def _write_hashed(out: Any, chunks: Iterator[bytes], bar: Any, task: Any) -> tuple[int, str]:
+    """Write the chunks, hashing them on a helper thread: their size and SHA-256."""
+    from realnet.storage.base import BackgroundSha256
+
+    written = 0
+    with BackgroundSha256() as digest:
+        for chunk in chunks:
+            digest.update(chunk)
+            view = memoryview(chunk)
+            while view:  # unbuffered writes may be short
+                view = view[out.write(view):]
+            written += len(chunk)
+            if bar is not None:
+                bar.advance(task, len(chunk))
+    return written, digest.hexdigest()

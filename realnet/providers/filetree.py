@@ -37,7 +37,6 @@ from realnet.providers.mounted import MountedProvider
 from realnet.providers.sql import cursors
 
 FOLDER, FILE = "Folder", "File"
-CHUNK = 1 << 20
 _LISTINGS: OrderedDict[str, tuple[tuple[int, int], list[str]]] = OrderedDict()
 _LISTINGS_SIZE = 64
 _LISTINGS_LOCK = threading.Lock()
@@ -238,7 +237,9 @@ class FileTreeProvider(MountedProvider):
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
             raise ValidationError(f"{path}: a folder, not a file")
-        return _chunks(fd, start, end)
+        from realnet.storage.filebytes import FileBytes
+
+        return FileBytes(fd, start, end, unreadable=lambda e: self._error(e, real, path))
 
     # -- writing ------------------------------------------------------------------------
     def _target(self, path: str) -> tuple[str, str]:
@@ -377,16 +378,3 @@ def _lstat_at(name: str, folder: int) -> os.stat_result | None:
     except FileNotFoundError:
         return None
 
-
-def _chunks(fd: int, start: int, end: int | None) -> Iterator[bytes]:
-    try:
-        position = start
-        while end is None or position < end:
-            size = CHUNK if end is None else min(CHUNK, end - position)
-            chunk = os.pread(fd, size, position)
-            if not chunk:
-                return
-            position += len(chunk)
-            yield chunk
-    finally:
-        os.close(fd)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from realnet.core.errors import NotFound, StoreError
 from realnet.storage.base import (
-    CHUNK,
     KEY,
     BackgroundSha256,
     ContentStore,
@@ -20,6 +19,7 @@ from realnet.storage.base import (
     check_key,
     new_key,
 )
+from realnet.storage.filebytes import FileBytes
 
 INCOMING = "incoming"
 
@@ -44,39 +44,45 @@ class LocalContent(ContentStore):
         self.check()
         key = new_key()
         part = self.root / INCOMING / f"{key}.part"
-        size = 0
         try:
-            with BackgroundSha256() as digest:
-                try:
-                    out = part.open("xb", buffering=0)
-                except OSError as e:
-                    raise self._unusable(e) from None
-                with out:
-                    for chunk in chunks:
-                        digest.update(chunk)
-                        size += len(chunk)
-                        _write_all(out, chunk, self)
-                    _durable(out, self)
-                final = self._path(key)
-                try:
-                    final.parent.mkdir(exist_ok=True, mode=0o700)
-                    os.replace(part, final)
-                except OSError as e:
-                    raise self._unusable(e) from None
+            try:
+                out = part.open("xb+", buffering=0)  # read too: the hash reads back what was written
+            except OSError as e:
+                raise self._unusable(e) from None
+            with out:
+                if isinstance(chunks, FileBytes):  # a local file: copied in the kernel
+                    written = chunks.copy_into(out.fileno(), unwritable=self._unusable, write_back=True)
+                    try:
+                        _durable(out, self)  # while the last stretches are hashed
+                    except BaseException:
+                        written.abandon()
+                        raise
+                    try:
+                        size, sha256 = written.size, written.hexdigest()
+                    except OSError as e:
+                        raise self._unusable(e) from None
+                else:
+                    size, sha256 = _write_chunks(out, chunks, self)
+            final = self._path(key)
+            try:
+                final.parent.mkdir(exist_ok=True, mode=0o700)
+                os.replace(part, final)
+            except OSError as e:
+                raise self._unusable(e) from None
         except BaseException:
             part.unlink(missing_ok=True)
             raise
-        return Stored(key, size, digest.hexdigest())
+        return Stored(key, size, sha256)
 
-    def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    def read(self, key: str, start: int = 0, end: int | None = None) -> FileBytes:
         path = self._path(key)
         try:
-            handle = path.open("rb")
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             raise NotFound(f"content {key}", "missing from the content folder") from None
         except OSError as e:
             raise self._unusable(e) from None
-        return _chunks(handle, start, end)
+        return FileBytes(fd, start, end, unreadable=self._unusable)
 
     def delete(self, key: str) -> None:
         path = self._path(key)
@@ -110,14 +116,22 @@ class LocalContent(ContentStore):
         return removed
 
 
-def _write_all(out, chunk: bytes, store: LocalContent) -> None:
-    """Unbuffered writes may be short; a full disk is a StoreError naming the setting."""
-    view = memoryview(chunk)
-    try:
-        while view:
-            view = view[out.write(view):]
-    except OSError as e:
-        raise store._unusable(e) from None
+def _write_chunks(out, chunks: Iterable[bytes], store: LocalContent) -> tuple[int, str]:
+    """Write and hash the chunks (the hash on a helper thread), and make them durable:
+    their size and SHA-256. A full disk is a StoreError naming the setting."""
+    size = 0
+    with BackgroundSha256() as digest:
+        for chunk in chunks:
+            digest.update(chunk)
+            size += len(chunk)
+            view = memoryview(chunk)
+            try:
+                while view:  # unbuffered writes may be short
+                    view = view[out.write(view):]
+            except OSError as e:
+                raise store._unusable(e) from None
+        _durable(out, store)
+    return size, digest.hexdigest()
 
 
 def _durable(out, store: LocalContent) -> None:
@@ -125,16 +139,3 @@ def _durable(out, store: LocalContent) -> None:
         os.fsync(out.fileno())
     except OSError as e:
         raise store._unusable(e) from None
-
-
-def _chunks(handle, start: int, end: int | None) -> Iterator[bytes]:
-    with handle:
-        handle.seek(start)
-        left = None if end is None else max(0, end - start)
-        while left is None or left > 0:
-            chunk = handle.read(CHUNK if left is None else min(CHUNK, left))
-            if not chunk:
-                return
-            if left is not None:
-                left -= len(chunk)
-            yield chunk
