@@ -202,14 +202,26 @@ def test_the_cli_lists_pods_as_json(cli, k8s):
     assert refused.code == 1 and refused.err.count("\n") == 1 and "Traceback" not in refused.err
 
 
-def test_a_cli_listing_of_pods_imports_only_the_clients_parts_it_uses(cli, k8s, realnet_home):
+@pytest.mark.parametrize("where", ["kubeconfig", "pod"])
+def test_a_cli_listing_of_pods_imports_only_the_clients_parts_it_uses(cli, k8s, realnet_home, tmp_path,
+                                                                      monkeypatch, where):
     """A ``realnet ls`` process reaches the cluster through ``kubernetes.client`` alone: the
     package's ``__init__`` (which pulls in ``dynamic``, kubernetes-validate and jsonschema,
-    ``stream``, ``informer``) is not run, a kubeconfig with a token is read without the
-    official loader (which imports requests-oauthlib and oauthlib), and requests go through
-    its REST layer without the typed ``ApiClient`` (which imports pydantic)."""
-    cli("create", "/clusters/dev", "--type", "KubernetesCluster", "-p", "--attr", f"kubeconfig={k8s.kubeconfig}")
+    ``stream``, ``informer``) is not run, a kubeconfig with a token or a pod's service
+    account is read without the official loaders (which import requests-oauthlib and
+    oauthlib), and requests go through its REST layer without the typed ``ApiClient``
+    (which imports pydantic)."""
+    attribute = f"kubeconfig={k8s.kubeconfig}"
+    pod_files = ""
+    if where == "pod":
+        pretend_pod(k8s, tmp_path, monkeypatch, READER)
+        attribute = "in_cluster=true"
+        pod_files = (f"from realnet.providers.kubernetes import kubeconfig\n"
+                     f"kubeconfig.TOKEN_FILE, kubeconfig.CA_FILE = {str(tmp_path / 'token')!r}, "
+                     f"{str(tmp_path / 'ca.crt')!r}\n")
+    assert cli("create", "/clusters/dev", "--type", "KubernetesCluster", "-p", "--attr", attribute).code == 0
     code = ("import sys\n"
+            f"{pod_files}"
             "from realnet.cli import run\n"
             "status = run(['ls', '/clusters/dev/default/pods'])\n"
             "unused = ('kubernetes.dynamic', 'kubernetes.stream', 'kubernetes.watch', 'kubernetes.informer',"
@@ -353,14 +365,14 @@ def pretend_pod(k8s: FakeKubeServer, tmp_path, monkeypatch, rules: dict[str, lis
     """What Kubernetes gives a pod, as in ``kubectl exec -it deploy/realnet -- realnet shell``:
     no kubeconfig, the service host and port in the environment, the account's token and
     the cluster's CA in files (here in tmp_path instead of /var/run/secrets)."""
-    from kubernetes.config import incluster_config
+    from realnet.providers.kubernetes import kubeconfig
 
     token, ca = tmp_path / "token", tmp_path / "ca.crt"
     k8s.add_token("pod-account", rules=rules)
     token.write_text("pod-account")
     ca.write_bytes(k8s.certificate.read_bytes())
-    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(token))
-    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(ca))
+    monkeypatch.setattr(kubeconfig, "TOKEN_FILE", str(token))
+    monkeypatch.setattr(kubeconfig, "CA_FILE", str(ca))
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(k8s.port))
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-such-kubeconfig"))

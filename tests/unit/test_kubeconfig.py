@@ -15,6 +15,7 @@ pytest.importorskip("kubernetes")
 from kubernetes.client import Configuration
 from kubernetes.config import kube_config
 
+from realnet.providers.kubernetes import kubeconfig
 from realnet.providers.kubernetes.kubeconfig import load_simple
 
 CA = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
@@ -139,3 +140,66 @@ def test_anything_unusual_is_left_to_the_official_loader(tmp_path, certs):
     assert load_simple(str(fine), "no-such-context", Configuration()) is False
     assert load_simple(f"{fine}:{fine}", None, Configuration()) is False  # a KUBECONFIG list
     assert load_simple(str(fine), None, Configuration()) is True
+
+
+# -- inside a pod ----------------------------------------------------------------------------
+def service_account(tmp_path: Path, monkeypatch, token: str = "pod-token") -> tuple[Path, Path]:  # noqa: S107
+    token_file, ca_file = tmp_path / "token", tmp_path / "ca.crt"
+    token_file.write_text(token)
+    ca_file.write_text(CA)
+    monkeypatch.setattr(kubeconfig, "TOKEN_FILE", str(token_file))
+    monkeypatch.setattr(kubeconfig, "CA_FILE", str(ca_file))
+    return token_file, ca_file
+
+
+@pytest.mark.parametrize("host", ["10.96.0.1", "fd00::1", "kubernetes.default.svc"])
+def test_the_service_account_fills_what_the_official_in_cluster_loader_fills(tmp_path, monkeypatch, host):
+    from kubernetes.config.incluster_config import InClusterConfigLoader
+
+    token_file, ca_file = service_account(tmp_path, monkeypatch)
+    environ = {"KUBERNETES_SERVICE_HOST": host, "KUBERNETES_SERVICE_PORT": "443"}
+    ours, official = Configuration(), Configuration()
+    kubeconfig.load_in_cluster(ours, environ)
+    InClusterConfigLoader(token_filename=str(token_file), cert_filename=str(ca_file),
+                          environ=environ).load_and_set(official)
+    assert effective(ours) == effective(official)
+    assert effective(ours)["auth"] == "bearer pod-token"
+
+
+def test_the_rotated_token_is_read_again(tmp_path, monkeypatch):
+    token_file, _ = service_account(tmp_path, monkeypatch)
+    configuration = Configuration()
+    kubeconfig.load_in_cluster(configuration, {"KUBERNETES_SERVICE_HOST": "10.0.0.1",
+                                               "KUBERNETES_SERVICE_PORT": "6443"})
+    token_file.write_text("rotated")
+    assert effective(configuration)["auth"] == "bearer pod-token"  # not before the period is over
+    monkeypatch.setattr(kubeconfig, "TOKEN_REREAD_SECONDS", 0.0)
+    assert effective(configuration)["auth"] == "bearer rotated"
+    token_file.unlink()  # gone for a moment: the token in hand is kept
+    assert effective(configuration)["auth"] == "bearer rotated"
+
+
+@pytest.mark.parametrize(("environ", "missing", "reason"), [
+    ({}, None, "KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set (Kubernetes sets them in a pod)"),
+    ({"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": ""}, None, "are not set"),
+    ({"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"}, "token",
+     "token file {path}: missing"),
+    ({"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"}, "ca.crt",
+     "CA certificate file {path}: missing"),
+])
+def test_what_a_pod_lacks_is_named(tmp_path, monkeypatch, environ, missing, reason):
+    service_account(tmp_path, monkeypatch)
+    path = tmp_path / (missing or "none")
+    path.unlink(missing_ok=True)
+    configuration = Configuration()
+    with pytest.raises(kubeconfig.ServiceAccountError) as refused:
+        kubeconfig.load_in_cluster(configuration, environ)
+    assert reason.format(path=path) in str(refused.value)
+    assert effective(configuration) == effective(Configuration())  # nothing was set
+
+
+def test_an_empty_token_file_is_named(tmp_path, monkeypatch):
+    token_file, _ = service_account(tmp_path, monkeypatch, token="\n")
+    with pytest.raises(kubeconfig.ServiceAccountError, match=f"^token file {token_file}: empty$"):
+        kubeconfig.load_in_cluster(Configuration(), {"KUBERNETES_SERVICE_HOST": "h",
+                                                     "KUBERNETES_SERVICE_PORT": "1"})

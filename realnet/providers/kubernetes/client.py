@@ -63,14 +63,18 @@ def connect(*, context: str | None, kubeconfig: str | None, in_cluster: bool, wh
         raise ValidationError(f"{where}: mounting a cluster needs the Kubernetes client: "
                               "pip install 'realnet[kubernetes]'") from None
 
-    configuration = client.Configuration()
-    if not in_cluster:
-        from realnet.providers.kubernetes.kubeconfig import load_simple
+    from realnet.providers.kubernetes import kubeconfig as reader
 
-        if load_simple(kubeconfig, context or None, configuration):
-            return RestApi(configuration)
-    # The official loader (its package imports both loaders): in-cluster, and every
-    # kubeconfig the simple reader leaves to it.
+    configuration = client.Configuration()
+    if in_cluster:
+        try:
+            reader.load_in_cluster(configuration)
+        except reader.ServiceAccountError as e:
+            raise ValidationError(f"{where}: the pod's service account: {e}") from None
+        return RestApi(configuration)
+    if reader.load_simple(kubeconfig, context or None, configuration):
+        return RestApi(configuration)
+    # The official loader, for every kubeconfig the simple reader leaves to it.
     import yaml
     from kubernetes import config
     from kubernetes.config.config_exception import ConfigException
@@ -79,14 +83,10 @@ def connect(*, context: str | None, kubeconfig: str | None, in_cluster: bool, wh
     if kubeconfig and not os.path.exists(os.path.expanduser(kubeconfig)):
         raise ValidationError(f"{where}: {named}: no such file")
     try:
-        if in_cluster:
-            config.load_incluster_config(client_configuration=configuration)
-        else:
-            config.load_kube_config(config_file=kubeconfig, context=context or None,
-                                    client_configuration=configuration, persist_config=False)
+        config.load_kube_config(config_file=kubeconfig, context=context or None,
+                                client_configuration=configuration, persist_config=False)
     except ConfigException as e:
-        source = "the pod's service account" if in_cluster else f"context {context or '(current)'}"
-        raise ValidationError(f"{where}: {source}: {_first_line(e)}") from None
+        raise ValidationError(f"{where}: context {context or '(current)'}: {_first_line(e)}") from None
     except OSError as e:
         raise ValidationError(f"{where}: {named}: {e.strerror}") from None
     except yaml.YAMLError as e:

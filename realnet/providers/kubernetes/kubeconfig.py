@@ -1,4 +1,4 @@
-"""The common kubeconfig, read without importing the official loader.
+"""The common kubeconfig, and a pod's service account, read without importing the official loader.
 
 ``kubernetes.config.kube_config`` imports requests, requests-oauthlib and oauthlib at
 module level for the OIDC and cloud providers it supports: about 0.1 s that every
@@ -10,11 +10,18 @@ fills it (a test compares both on a set of kubeconfigs); everything else — exe
 auth providers, token files, user names and passwords, certificates given as data, a
 ``KUBECONFIG`` list of files, anything unrecognised — is left to the official loader,
 which also words every error.
+
+Inside a pod (``in_cluster``) the official package would be imported just for its small
+in-cluster reader; :func:`load_in_cluster` fills the ``Configuration`` as that reader does
+(a test compares both), reading the rotated token again every minute.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +29,55 @@ from typing import Any
 CLUSTER_KEYS = frozenset({"server", "certificate-authority", "certificate-authority-data",
                           "insecure-skip-tls-verify", "tls-server-name", "proxy-url"})
 USER_KEYS = frozenset({"token", "client-certificate", "client-key"})
+#: Where Kubernetes puts a pod's service-account credentials.
+TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token"  # noqa: S105 - a path, not a secret
+CA_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+#: The kubelet rotates a bound token in its file: read it again after this many seconds.
+TOKEN_REREAD_SECONDS = 60.0
+
+
+class ServiceAccountError(Exception):
+    """The pod's service account cannot be used; the message says what is missing."""
+
+
+def load_in_cluster(configuration: Any, environ: Mapping[str, str] = os.environ) -> None:
+    """Fill ``configuration`` from the pod's service account: the API server from
+    KUBERNETES_SERVICE_HOST and _PORT, the CA and the bearer token from their files."""
+    host, port = environ.get("KUBERNETES_SERVICE_HOST"), environ.get("KUBERNETES_SERVICE_PORT")
+    if not host or not port:
+        raise ServiceAccountError("KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set "
+                                  "(Kubernetes sets them in a pod)")
+    token_file, ca_file = TOKEN_FILE, CA_FILE
+    token = _service_file(token_file, "token")
+    _service_file(ca_file, "CA certificate")
+    bracketed = f"[{host}]" if ":" in host or "%" in host else host  # an IPv6 address
+    configuration.host = f"https://{bracketed}:{port}"
+    configuration.ssl_ca_cert = ca_file
+    configuration.api_key["BearerToken"] = f"bearer {token}"
+    read_at = time.monotonic()
+
+    def reread_token(config: Any) -> None:
+        nonlocal read_at
+        if time.monotonic() - read_at >= TOKEN_REREAD_SECONDS:
+            read_at = time.monotonic()
+            # Unreadable now: keep the token in hand (the API says so if it has expired).
+            with contextlib.suppress(ServiceAccountError):
+                config.api_key["BearerToken"] = f"bearer {_service_file(token_file, 'token')}"
+
+    configuration.refresh_api_key_hook = reread_token
+
+
+def _service_file(path: str, what: str) -> str:
+    try:
+        text = Path(path).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise ServiceAccountError(f"{what} file {path}: missing") from None
+    except (OSError, UnicodeDecodeError) as e:
+        reason = getattr(e, "strerror", None) or e
+        raise ServiceAccountError(f"{what} file {path}: cannot read ({reason})") from None
+    if not text:
+        raise ServiceAccountError(f"{what} file {path}: empty")
+    return text
 
 
 def load_simple(config_file: str | None, context: str | None, configuration: Any) -> bool:

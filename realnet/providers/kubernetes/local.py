@@ -17,17 +17,14 @@ if TYPE_CHECKING:
 
 def in_a_pod() -> bool:
     """A service host in the environment and a service-account token on disk, as the
-    official client's in-cluster configuration needs (no client: not a pod we can use)."""
+    in-cluster configuration needs (and the client installed: else not a pod we can use)."""
     if not os.environ.get("KUBERNETES_SERVICE_HOST"):
         return False
-    try:
-        from realnet.providers.kubernetes.client import load_client_package
+    import importlib.util
 
-        load_client_package()
-        from kubernetes.config import incluster_config
-    except ImportError:
-        return False
-    return os.path.isfile(incluster_config.SERVICE_TOKEN_FILENAME)
+    from realnet.providers.kubernetes import kubeconfig
+
+    return importlib.util.find_spec("kubernetes") is not None and os.path.isfile(kubeconfig.TOKEN_FILE)
 
 
 def mount_local_cluster(context: Context, path: str | None) -> tuple[str | None, str | None]:
