@@ -71,10 +71,11 @@ def register(group: click.Group) -> None:
             context.get(path)
         if recursive:
             below = sum(context.count_below(p) for p in resolved)
-            if below:
+            beyond = [n for p in resolved if (n := context.deletes_beyond(p, purge_data=purge_data))]
+            if below or beyond:
                 listed = ", ".join(resolved[:3]) + (" …" if len(resolved) > 3 else "")
-                session.confirm(f"delete {listed} and {below} item(s) below?",
-                                force=force, refusal=f"{listed} ({below} item(s) below)")
+                what = "; ".join([*([f"{below} item(s) below"] if below else []), *dict.fromkeys(beyond)])
+                session.confirm(f"delete {listed} ({what})?", force=force, refusal=f"{listed} ({what})")
         removed = 0
         with context.transaction():
             for path in resolved:

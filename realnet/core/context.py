@@ -344,6 +344,12 @@ class Context:
         item = self.listable(path)
         return self.provider.count_subtree(item.path, visible=self.guard.visibility(item.path))
 
+    def deletes_beyond(self, path: str, *, purge_data: bool = False) -> str | None:
+        """What deleting ``path`` with its subtree removes besides items, said before it is
+        done (a WordPress site's workloads and, with ``purge_data``, its data volumes)."""
+        path = paths.normalize(path)
+        return self.provider.content_owner(path).deletes_beyond(path, purge_data=purge_data)
+
     def text(self, path: str) -> str:
         return text_of(self, self.get(path))
 

@@ -95,6 +95,11 @@ class Provider(ABC):
         """Every counter, in one read (each request starts with it)."""
         return {}
 
+    def deletes_beyond(self, path: str, *, purge_data: bool = False) -> str | None:
+        """What a recursive delete of ``path`` removes besides the items below it (a
+        WordPress site's workloads), for ``rm -r`` to ask about; ``None``: nothing."""
+        return None
+
     def change_marker(self) -> Hashable | None:
         """A value that differs after any write committed since it was read, by this
         connection or any other; runners keep answers to reads while it stays the same.

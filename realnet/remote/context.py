@@ -208,6 +208,16 @@ class RemoteContext:
                                      params={"recursive": "true" if recursive else None})
         return int(result["removed"])
 
+    def deletes_beyond(self, path: str, *, purge_data: bool = False) -> str | None:
+        """What the server's ``rm -r`` of ``path`` removes besides items (a WordPress site's
+        workloads), told by the item's type."""
+        from realnet.providers.kubernetes.sites import SITE_TYPE, removal_note
+
+        item = self.get(path)
+        if SITE_TYPE in self.types and self.types.is_a(item.type, SITE_TYPE):
+            return removal_note(purge_data=purge_data)
+        return None
+
     def move(self, source: str, target: str, *, parents: bool = False) -> Item:
         return self._relocate("move", source, target, parents)
 

@@ -105,6 +105,11 @@ def test_rm_r_removes_everything_but_the_data_unless_purged(cli, cluster, k8s):
     refused = cli("rm", SITE)
     assert refused.code == 1 and "rm -r removes them" in refused.err and refused.err.count("\n") == 1
     assert kinds_and_names(k8s) == EXPECTED
+    unasked = cli("rm", "-r", SITE)  # no terminal to ask at
+    assert unasked.code == 1 and unasked.err == \
+        f"realnet: {SITE} (a WordPress site: its workloads (its data volumes stay)): needs confirmation and there " \
+        "is no terminal; pass --force\n"
+    assert kinds_and_names(k8s) == EXPECTED
     done = cli("rm", "-r", "-f", SITE)
     assert done.code == 0, done.err
     # the data stays: the volume, and the credentials its database was made with
@@ -119,6 +124,9 @@ def test_rm_r_removes_everything_but_the_data_unless_purged(cli, cluster, k8s):
     assert k8s.get("v1", "Secret", "blog-db", NAMESPACE)["metadata"]["uid"] == kept["metadata"]["uid"]
     usage = cli("rm", "--purge-data", SITE)
     assert usage.code == 2 and "--purge-data: only with -r" in usage.err
+    unasked = cli("rm", "-r", "--purge-data", SITE)
+    assert unasked.code == 1 and "its data volumes" in unasked.err and "pass --force" in unasked.err
+    assert kinds_and_names(k8s) == EXPECTED
     purged = cli("rm", "-r", "-f", "--purge-data", SITE)
     assert purged.code == 0, purged.err
     assert kinds_and_names(k8s) == set()

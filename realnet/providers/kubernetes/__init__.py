@@ -314,6 +314,13 @@ class KubernetesProvider(MountedProvider):
     def delete(self, path: str, *, recursive: bool = False) -> int:
         return self.remove(path, recursive=recursive)
 
+    def deletes_beyond(self, path: str, *, purge_data: bool = False) -> str | None:
+        if self._site(path) is None:
+            return None
+        from realnet.providers.kubernetes import sites
+
+        return sites.removal_note(purge_data=purge_data)
+
     def remove(self, path: str, *, recursive: bool = False, purge_data: bool = False) -> int:
         """``delete``; for a WordPress site, ``purge_data`` takes its data volumes too."""
         self.check_writable(path)

@@ -30,6 +30,12 @@ SPEC_FIELDS = ("host", "multisite", "plugins", "title", "admin_email", "tls_secr
 _BY_KIND = {k.kind: k for k in BUILTIN}
 
 
+def removal_note(*, purge_data: bool) -> str:
+    """What ``rm -r`` of a site removes besides the item, for it to ask about."""
+    return "a WordPress site: its workloads " + ("and its data volumes" if purge_data
+                                                 else "(its data volumes stay)")
+
+
 def _kind(kind: str) -> Kind:
     return _BY_KIND[kind]
 
