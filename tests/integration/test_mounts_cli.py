@@ -252,6 +252,36 @@ def test_xml_text_after_a_child_element_survives_a_write(tmp_path, cli):
     assert item(cli, "/m/note")["attributes"].get("#text") == "kept text"
 
 
+COMMENTED_XML = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- Licensed under the terms in LICENSE. -->
+<project>
+  <!-- what the build is called -->
+  <name>demo</name>
+  <module>core</module>
+  <property key="a">1</property>
+  <module>web</module>
+  <property key="b">2</property>
+</project>
+<!-- end of project -->
+"""
+
+
+def test_an_xml_write_changes_only_what_was_changed(tmp_path, cli):
+    f = tmp_path / "pom.xml"
+    f.write_text(COMMENTED_XML)
+    ok(cli, "create", "/p", "--type", "XmlDocument", "--attr", f"path={f}")
+    ok(cli, "set", "/p", "name=demo2")
+    assert changes(COMMENTED_XML, f.read_text()) == ["-  <name>demo</name>", "+  <name>demo2</name>"]
+    ok(cli, "set", "/p/property/1", "#text=3")
+    assert changes(COMMENTED_XML, f.read_text()) == [
+        "-  <name>demo</name>", "+  <name>demo2</name>",
+        '-  <property key="b">2</property>', '+  <property key="b">3</property>']
+    ok(cli, "create", "/p/dependency", "--type", "DocumentObject", "--attr", "artifact=x")
+    assert f.read_text().endswith("  <property key=\"b\">3</property>\n  <dependency>\n    <artifact>x</artifact>\n"
+                                  "  </dependency>\n</project>\n<!-- end of project -->\n")
+
+
 def test_every_item_carries_the_version_of_the_file(cli, config):
     versions = {item(cli, p)["version"] for p in ("/config/database", "/config/servers", "/config/servers/0")}
     assert len(versions) == 1
