@@ -31,14 +31,9 @@ def _client(session: Any, queue_url: str | None = None) -> Any:
 
 
 def _call(client: Any, queue: str, doing: str, method: str, **kwargs: Any) -> Any:
-    from botocore.exceptions import BotoCoreError, ClientError
+    from realnet.runners.sqs.client import call
 
-    from realnet.runners.sqs.client import queue_error
-
-    try:
-        return getattr(client, method)(**kwargs)
-    except (BotoCoreError, ClientError) as e:
-        raise queue_error(e, queue, doing) from None
+    return call(client, queue, doing, method, **kwargs)
 
 
 def _body_of(text: str) -> dict[str, Any]:

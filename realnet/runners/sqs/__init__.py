@@ -27,7 +27,7 @@ from realnet.core.context import LOCAL_ADMIN
 from realnet.core.errors import RealnetError, StoreError, UsageError
 from realnet.runners.manager import Runner
 from realnet.runners.sqs import protocol
-from realnet.runners.sqs.client import aws_client, queue_error, queue_name
+from realnet.runners.sqs.client import aws_client, call, queue_name
 
 if TYPE_CHECKING:
     from realnet.config import Settings
@@ -456,12 +456,7 @@ class SqsRunner(Runner):
     # -- plumbing ------------------------------------------------------------------------
     def _sqs(self, doing: str, method: str, *, queue: str | None = None, **kwargs: Any) -> Any:
         """One SQS call (blocking), its failure as a one-line RealnetError."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            return getattr(self._client, method)(**kwargs)
-        except (BotoCoreError, ClientError) as e:
-            raise queue_error(e, queue or self.queue_url, doing) from None
+        return call(self._client, queue or self.queue_url, doing, method, **kwargs)
 
     async def _call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()

@@ -70,5 +70,15 @@ def queue_error(error: Exception, queue: str, doing: str) -> RealnetError:
     return StoreError(f"{queue}: cannot {doing} ({type(error).__name__}: {error})")
 
 
+def call(client: Any, queue: str, doing: str, method: str, **kwargs: Any) -> Any:
+    """One SQS call (blocking), its failure as the one-line error of :func:`queue_error`."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return getattr(client, method)(**kwargs)
+    except (BotoCoreError, ClientError) as e:
+        raise queue_error(e, queue, doing) from None
+
+
 def queue_name(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
