@@ -1,4 +1,4 @@
-"""realnet/providers/kubernetes/wordpress.py: the objects of a WordPress multisite site pass the
+"""realnet/providers/kubernetes/wordpress/: the objects of a WordPress multisite site pass the
 published Kubernetes schemas in strict mode, are exactly the expected ones, fit together (names,
 selectors, volumes, the Secret's keys), keep the multisite constants consistent between the site
 and the install Job, keep passwords out of scripts, and a bad spec is refused in one line."""
