@@ -5,7 +5,8 @@ from __future__ import annotations
 import difflib
 import json
 
-from realnet.providers.documents.codecs import JSON_LAYOUT_LIMIT, JsonCodec, _one_line_containers
+from realnet.providers.documents.codecs import JsonCodec
+from realnet.providers.documents.json_layout import JSON_LAYOUT_LIMIT, one_line_containers
 
 CODEC = JsonCodec()
 
@@ -40,7 +41,7 @@ def changes(before: str, after: str) -> list[str]:
 
 
 def test_the_containers_on_one_line_are_found_by_their_paths():
-    assert _one_line_containers(PACKAGE.encode()) == ({
+    assert one_line_containers(PACKAGE.encode()) == ({
         ("files",), ("scripts",), ("deps", "nested"), ("deps", "nested", 0), ("deps", "nested", 1),
         ("deps", "nested", 1, "y")},
         (", ", ": "))
@@ -81,5 +82,5 @@ def test_compact_separators_stay_compact():
 
 def test_a_file_past_the_limit_is_written_in_one_style():
     big = '{\n  "pad": "' + "x" * JSON_LAYOUT_LIMIT + '",\n  "a": [1, 2]\n}\n'
-    assert _one_line_containers(big.encode())[0] == set()
+    assert one_line_containers(big.encode())[0] == set()
     assert '"a": [\n    1,\n    2\n  ]' in edit(big, lambda d: None)

@@ -75,84 +75,17 @@ class JsonCodec(Codec):
             whitespace = match.group(1).decode()
             indent = whitespace if "\t" in whitespace else len(whitespace)
         separators = None if indent is not None or b", " in original[:4096] else (",", ":")
-        inline, inline_separators = _one_line_containers(original) if indent is not None else (set(), None)
+        from realnet.providers.documents.json_layout import laid_out, one_line_containers
+
+        inline, inline_separators = one_line_containers(original) if indent is not None else (set(), None)
         if inline:
             step = indent if isinstance(indent, str) else " " * (indent or 0)
-            text = _json_laid_out(document, (), "", step, inline, inline_separators)
+            text = laid_out(document, (), "", step, inline, inline_separators)
         else:
             text = json.dumps(document, indent=indent, ensure_ascii=False, separators=separators)
         if original.endswith(b"\n"):
             text += "\n"
         return text.encode("utf-8")
-
-
-#: Above this size a JSON document is written in one style, without looking at how it was laid out.
-JSON_LAYOUT_LIMIT = 4 * 1024 * 1024
-_JSON_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[\[\]{},\n]')
-
-
-def _one_line_containers(original: bytes) -> tuple[set[tuple[Any, ...]], tuple[str, str]]:
-    """The paths (keys and indexes) of the non-empty objects and lists the file opens and
-    closes on one line, and the separators (between items, after keys) used there."""
-    nothing: tuple[set[tuple[Any, ...]], tuple[str, str]] = (set(), (", ", ": "))
-    if len(original) > JSON_LAYOUT_LIMIT:
-        return nothing
-    try:
-        text = original.decode("utf-8")
-    except UnicodeDecodeError:
-        return nothing
-    found: set[tuple[Any, ...]] = set()
-    spaced = {",": False, ", ": False, ":": False, ": ": False}
-    stack: list[list[Any]] = []  # [path, line it opened on, where it opened, next index (None: an object)]
-    line = 0
-    key: Any = None
-    for match in _JSON_TOKEN.finditer(text):
-        piece = match.group()
-        if piece == "\n":
-            line += 1
-        elif piece in "[{":
-            path = (*stack[-1][0], key if stack[-1][3] is None else stack[-1][3]) if stack else ()
-            stack.append([path, line, match.end(), 0 if piece == "[" else None])
-        elif piece in "]}":
-            if not stack:
-                return nothing
-            path, opened, start, _ = stack.pop()
-            if opened == line and text[start:match.start()].strip():
-                found.add(path)
-                inside = text[start:match.start()]
-                for separator in spaced:
-                    spaced[separator] = spaced[separator] or separator in inside
-        elif piece == ",":
-            if stack and stack[-1][3] is not None:
-                stack[-1][3] += 1
-        elif stack and stack[-1][3] is None and text.startswith(":", _after_space(text, match.end())):
-            key = json.loads(piece)  # a string where an object expects a key
-    items = ", " if spaced[", "] or not spaced[","] else ","
-    after_key = ": " if spaced[": "] or not spaced[":"] else ":"
-    return found, (items, after_key)
-
-
-def _after_space(text: str, at: int) -> int:
-    while at < len(text) and text[at] in " \t\r\n":
-        at += 1
-    return at
-
-
-def _json_laid_out(value: Any, path: tuple[Any, ...], margin: str, step: str,
-                   inline: set[tuple[Any, ...]], separators: tuple[str, str]) -> str:
-    """``value`` as JSON indented by ``step`` from ``margin``, but on one line (with
-    ``separators``) where its path is in ``inline``."""
-    if not isinstance(value, dict | list) or not value or path in inline:
-        return json.dumps(value, ensure_ascii=False, separators=separators)
-    inner = margin + step
-    if isinstance(value, dict):
-        parts = [f"{inner}{json.dumps(k, ensure_ascii=False)}: "
-                 f"{_json_laid_out(v, (*path, k), inner, step, inline, separators)}"
-                 for k, v in value.items()]
-        return "{\n" + ",\n".join(parts) + f"\n{margin}}}"
-    parts = [inner + _json_laid_out(v, (*path, i), inner, step, inline, separators)
-             for i, v in enumerate(value)]
-    return "[\n" + ",\n".join(parts) + f"\n{margin}]"
 
 
 class YamlCodec(Codec):
@@ -339,12 +272,14 @@ class XmlCodec(Codec):
         elements, and where an unchanged element's text sat between its children."""
         from xml.etree import ElementTree as ET
 
+        from realnet.providers.documents.xml_layout import as_written, carry_over
+
         root = _node_element(document["tag"], document["node"], ET)
         before = after = ""
-        kept = _as_written(original)
+        kept = as_written(original)
         space = _xml_indent(original)
         if kept is not None and kept[0].tag == root.tag:
-            _carry_over(kept[0], root, level=0, space=space, pretty="\n" in (kept[0].text or ""))
+            carry_over(kept[0], root, level=0, space=space, pretty="\n" in (kept[0].text or ""))
             before, after = kept[1], kept[2]
         else:
             ET.indent(root, space=space)
@@ -369,163 +304,12 @@ class XmlCodec(Codec):
             raise InvalidName(f"{where}: {name!r} is not a valid XML name")
 
 
-def _as_written(original: bytes) -> tuple[Any, str, str] | None:
-    """The file's root element with its comments and processing instructions, and the
-    text before it (less the XML declaration) and after it; None if that cannot be had."""
-    from xml.etree.ElementTree import ParseError, TreeBuilder
-
-    import defusedxml
-    from defusedxml.ElementTree import DefusedXMLParser
-
-    try:
-        parser = DefusedXMLParser(target=TreeBuilder(insert_comments=True, insert_pis=True))
-        parser.feed(original)
-        root = parser.close()
-    except (ParseError, ValueError, defusedxml.DefusedXmlException):
-        return None
-    try:
-        text = original.decode("utf-8")
-    except UnicodeDecodeError:  # another encoding: only what is inside the root is kept
-        return root, "", ""
-    start = _prolog_end(text)
-    prolog = re.sub(r"\A\s*<\?xml\b.*?\?>", "", text[:start], flags=re.S).strip()
-    epilog = text[_epilog_start(text):].strip()
-    return root, prolog + "\n" if prolog else "", "\n" + epilog if epilog else ""
-
-
-def _prolog_end(text: str) -> int:
-    """Where the root element starts: after the declaration, comments, processing
-    instructions and a document type declaration."""
-    at = 0
-    while True:
-        at = len(text) - len(text[at:].lstrip())
-        if text.startswith("<?", at):
-            end = text.find("?>", at)
-            at = -1 if end < 0 else end + 2
-        elif text.startswith("<!--", at):
-            end = text.find("-->", at)
-            at = -1 if end < 0 else end + 3
-        elif text.startswith("<!DOCTYPE", at):
-            bracket, close = text.find("[", at), text.find(">", at)
-            if 0 <= bracket < close:
-                close = text.find(">", text.find("]", bracket))
-            at = -1 if close < 0 else close + 1
-        else:
-            return at
-        if at < 0:
-            return 0
-
-
-def _epilog_start(text: str) -> int:
-    """Where the comments and processing instructions after the root element start."""
-    end = len(text)
-    while True:
-        stripped = text[:end].rstrip()
-        if stripped.endswith("-->"):
-            start = stripped.rfind("<!--")
-        elif stripped.endswith("?>"):
-            start = stripped.rfind("<?")
-        else:
-            return len(stripped)
-        if start < 0:
-            return len(stripped)
-        end = start
-
-
-def _carry_over(old: Any, new: Any, *, level: int, space: str, pretty: bool) -> None:
-    """Give ``new`` — an element as rebuilt from the document's nodes — what ``old``, the
-    same element as the file had it, held beyond them: comments and processing
-    instructions in their places, the order of its children (the nodes group them by
-    name), its text between the children when that did not change, and its line breaks
-    and indentation (new elements are indented like their siblings). Children are the
-    same when they have the same name and count among their like-named siblings."""
-    fresh: dict[tuple[str, int], Any] = {}
-    counts: dict[str, int] = {}
-    for child in new:
-        fresh[(child.tag, counts.setdefault(child.tag, 0))] = child
-        counts[child.tag] += 1
-    order: list[Any] = []
-    pairs: list[tuple[Any, Any]] = []
-    seen: dict[str, int] = {}
-    for child in old:
-        if not isinstance(child.tag, str):  # a comment or a processing instruction
-            order.append(child)
-            continue
-        match = fresh.pop((child.tag, seen.setdefault(child.tag, 0)), None)
-        seen[child.tag] += 1
-        if match is not None:
-            _carry_over(child, match, level=level + 1, space=space, pretty=pretty)
-            match.tail = child.tail
-            pairs.append((child, match))
-            order.append(match)
-    for (tag, _), child in fresh.items():  # new elements: after the last of their name, else at the end
-        last = max((i for i, c in enumerate(order) if c.tag == tag), default=len(order) - 1)
-        order.insert(last + 1, child)
-    new[:] = order
-    if not len(new):
-        return
-    if any(not _blank(c.tail) for c in old):  # text between the children (mixed content)
-        own = _own_text(old)
-        in_place = (new.text or "") == own
-        if in_place:  # unchanged: back where it was, if every child that held some is still there
-            new.text = old.text
-            in_place = _own_text(new) == own
-            if not in_place:
-                new.text = own
-        if not in_place:  # the element's text goes before its children, all of it
-            for _, now in pairs:
-                if not _blank(now.tail):
-                    now.tail = None
-    carried = {id(was): now for was, now in pairs}
-    old_last = carried.get(id(old[-1]), old[-1]) if len(old) else None  # a comment stays itself
-    _lay_out(old, new, list(fresh.values()), old_last if old_last in order else None, level=level,
-             space=space, pretty=pretty)
-
-
-def _blank(text: str | None) -> bool:
-    return text is None or not text.strip()
-
-
-def _lay_out(old: Any, new: Any, added: list[Any], last: Any, *, level: int, space: str,
-             pretty: bool) -> None:
-    """Line breaks around ``new``'s children: each carried over keeps its own; new ones,
-    and whatever became or stopped being the last child, get the ones ``old`` used
-    between children and before its closing tag. ``last``: what ``old``'s last child
-    became (None: it is gone)."""
-    from xml.etree import ElementTree as ET
-
-    before = list(old)
-    if before:
-        opening = old.text if _blank(old.text) else None
-        closing = before[-1].tail if _blank(before[-1].tail) else None
-        sibling = next((c.tail for c in before[:-1] if _blank(c.tail)), closing)
-    elif pretty:  # children where there were none: as the file indents elsewhere
-        opening = sibling = "\n" + space * (level + 1)
-        closing = "\n" + space * level
-    else:
-        opening = sibling = closing = None
-    if _blank(new.text):
-        new.text = opening
-    children = list(new)
-    fresh = {id(child) for child in added}
-    for at, child in enumerate(children):
-        now_last = at == len(children) - 1
-        if (id(child) in fresh or now_last != (child is last)) and _blank(child.tail):
-            child.tail = closing if now_last else sibling
-    if sibling is not None and "\n" in sibling:
-        for child in added:
-            if len(child):
-                tail = child.tail
-                ET.indent(child, space=space, level=level + 1)
-                child.tail = tail
-
-
 def _xml_indent(original: bytes) -> str:
     match = re.search(rb">\n([ \t]+)<", original)
     return match.group(1).decode() if match else "  "
 
 
-def _own_text(element: Any) -> str:
+def own_text(element: Any) -> str:
     """The element's text, with the text between and after its children (mixed content)."""
     parts = [element.text, *(child.tail for child in element)]
     return " ".join(p.strip() for p in parts if p and p.strip())
@@ -542,7 +326,7 @@ def _element_node(element: Any) -> dict:
     for child in element:
         if isinstance(child.tag, str):  # comments and processing instructions are skipped
             groups.setdefault(child.tag, []).append(child)
-    text = _own_text(element)
+    text = own_text(element)
     if text:
         node[TEXT] = text
     for tag, members in groups.items():

@@ -1,0 +1,165 @@
+"""What an XML file holds beyond a document's nodes, given back when it is written again.
+
+The nodes hold elements, attributes and text. The file also has comments and processing
+instructions, an order of sibling elements that the nodes group by name, text between
+child elements, and its line breaks and indentation. :func:`as_written` reads them with
+the file's root; :func:`carry_over` gives them to the root rebuilt from the nodes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from realnet.providers.documents.codecs import own_text
+
+
+def as_written(original: bytes) -> tuple[Any, str, str] | None:
+    """The file's root element with its comments and processing instructions, and the
+    text before it (less the XML declaration) and after it; None if that cannot be had."""
+    from xml.etree.ElementTree import ParseError, TreeBuilder
+
+    import defusedxml
+    from defusedxml.ElementTree import DefusedXMLParser
+
+    try:
+        parser = DefusedXMLParser(target=TreeBuilder(insert_comments=True, insert_pis=True))
+        parser.feed(original)
+        root = parser.close()
+    except (ParseError, ValueError, defusedxml.DefusedXmlException):
+        return None
+    try:
+        text = original.decode("utf-8")
+    except UnicodeDecodeError:  # another encoding: only what is inside the root is kept
+        return root, "", ""
+    start = _prolog_end(text)
+    prolog = re.sub(r"\A\s*<\?xml\b.*?\?>", "", text[:start], flags=re.S).strip()
+    epilog = text[_epilog_start(text):].strip()
+    return root, prolog + "\n" if prolog else "", "\n" + epilog if epilog else ""
+
+
+def _prolog_end(text: str) -> int:
+    """Where the root element starts: after the declaration, comments, processing
+    instructions and a document type declaration."""
+    at = 0
+    while True:
+        at = len(text) - len(text[at:].lstrip())
+        if text.startswith("<?", at):
+            end = text.find("?>", at)
+            at = -1 if end < 0 else end + 2
+        elif text.startswith("<!--", at):
+            end = text.find("-->", at)
+            at = -1 if end < 0 else end + 3
+        elif text.startswith("<!DOCTYPE", at):
+            bracket, close = text.find("[", at), text.find(">", at)
+            if 0 <= bracket < close:
+                close = text.find(">", text.find("]", bracket))
+            at = -1 if close < 0 else close + 1
+        else:
+            return at
+        if at < 0:
+            return 0
+
+
+def _epilog_start(text: str) -> int:
+    """Where the comments and processing instructions after the root element start."""
+    end = len(text)
+    while True:
+        stripped = text[:end].rstrip()
+        if stripped.endswith("-->"):
+            start = stripped.rfind("<!--")
+        elif stripped.endswith("?>"):
+            start = stripped.rfind("<?")
+        else:
+            return len(stripped)
+        if start < 0:
+            return len(stripped)
+        end = start
+
+
+def carry_over(old: Any, new: Any, *, level: int, space: str, pretty: bool) -> None:
+    """Give ``new`` — an element as rebuilt from the document's nodes — what ``old``, the
+    same element as the file had it, held beyond them: comments and processing
+    instructions in their places, the order of its children (the nodes group them by
+    name), its text between the children when that did not change, and its line breaks
+    and indentation (new elements are indented like their siblings). Children are the
+    same when they have the same name and count among their like-named siblings."""
+    fresh: dict[tuple[str, int], Any] = {}
+    counts: dict[str, int] = {}
+    for child in new:
+        fresh[(child.tag, counts.setdefault(child.tag, 0))] = child
+        counts[child.tag] += 1
+    order: list[Any] = []
+    pairs: list[tuple[Any, Any]] = []
+    seen: dict[str, int] = {}
+    for child in old:
+        if not isinstance(child.tag, str):  # a comment or a processing instruction
+            order.append(child)
+            continue
+        match = fresh.pop((child.tag, seen.setdefault(child.tag, 0)), None)
+        seen[child.tag] += 1
+        if match is not None:
+            carry_over(child, match, level=level + 1, space=space, pretty=pretty)
+            match.tail = child.tail
+            pairs.append((child, match))
+            order.append(match)
+    for (tag, _), child in fresh.items():  # new elements: after the last of their name, else at the end
+        last = max((i for i, c in enumerate(order) if c.tag == tag), default=len(order) - 1)
+        order.insert(last + 1, child)
+    new[:] = order
+    if not len(new):
+        return
+    if any(not _blank(c.tail) for c in old):  # text between the children (mixed content)
+        own = own_text(old)
+        in_place = (new.text or "") == own
+        if in_place:  # unchanged: back where it was, if every child that held some is still there
+            new.text = old.text
+            in_place = own_text(new) == own
+            if not in_place:
+                new.text = own
+        if not in_place:  # the element's text goes before its children, all of it
+            for _, now in pairs:
+                if not _blank(now.tail):
+                    now.tail = None
+    carried = {id(was): now for was, now in pairs}
+    old_last = carried.get(id(old[-1]), old[-1]) if len(old) else None  # a comment stays itself
+    _lay_out(old, new, list(fresh.values()), old_last if old_last in order else None, level=level,
+             space=space, pretty=pretty)
+
+
+def _blank(text: str | None) -> bool:
+    return text is None or not text.strip()
+
+
+def _lay_out(old: Any, new: Any, added: list[Any], last: Any, *, level: int, space: str,
+             pretty: bool) -> None:
+    """Line breaks around ``new``'s children: each carried over keeps its own; new ones,
+    and whatever became or stopped being the last child, get the ones ``old`` used
+    between children and before its closing tag. ``last``: what ``old``'s last child
+    became (None: it is gone)."""
+    from xml.etree import ElementTree as ET
+
+    before = list(old)
+    if before:
+        opening = old.text if _blank(old.text) else None
+        closing = before[-1].tail if _blank(before[-1].tail) else None
+        sibling = next((c.tail for c in before[:-1] if _blank(c.tail)), closing)
+    elif pretty:  # children where there were none: as the file indents elsewhere
+        opening = sibling = "\n" + space * (level + 1)
+        closing = "\n" + space * level
+    else:
+        opening = sibling = closing = None
+    if _blank(new.text):
+        new.text = opening
+    children = list(new)
+    fresh = {id(child) for child in added}
+    for at, child in enumerate(children):
+        now_last = at == len(children) - 1
+        if (id(child) in fresh or now_last != (child is last)) and _blank(child.tail):
+            child.tail = closing if now_last else sibling
+    if sibling is not None and "\n" in sibling:
+        for child in added:
+            if len(child):
+                tail = child.tail
+                ET.indent(child, space=space, level=level + 1)
+                child.tail = tail
