@@ -107,12 +107,18 @@ def register(group: click.Group) -> None:
 
     @user.command("rm")
     @click.argument("name")
+    @click.option("--remove-home", is_flag=True, help="Remove its home folder with everything in it too.")
+    @output_option
     @click.pass_context
-    def user_rm(ctx, name):
-        """Remove an account, its memberships and its tokens (its home folder stays)."""
+    def user_rm(ctx, name, remove_home, output):
+        """Remove an account, its memberships and its tokens; what it owned passes to you
+        (its home folder stays, unless --remove-home)."""
         session = session_of(ctx)
-        _directory(session).remove_user(name)
-        session.emit(Text(f"removed {name}"))
+        done = _directory(session).remove_user(name, remove_home=remove_home)
+        home = (f"its home {done['home']} stays (rm -r {done['home']} when it is no longer needed)"
+                if done["home_kept"] else f"its home {done['home']} is removed")
+        session.emit(Record(done, message=f"removed {name}; {done['reassigned']} item(s) it owned now belong "
+                                          f"to {done['owned_items_passed_to']}; {home}"), output)
 
     @user.command("passwd")
     @click.argument("name", required=False)

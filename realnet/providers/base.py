@@ -119,6 +119,10 @@ class Provider(ABC):
         """Which of these content storage keys some item still names (one indexed query)."""
         return set()
 
+    def reassign_owner(self, old: str, new: str) -> int:
+        """Give every item ``old`` owns to ``new`` (a new version of each); how many."""
+        return 0
+
     # -- request records: what the SQS runner applied, so that a redelivery is not ----
     def request_outcome(self, principal: str, request_id: str) -> str | None:
         """The outcome recorded for a request id of this principal, if any."""

@@ -259,6 +259,9 @@ class MountTable(Provider):
     def acl_generation(self) -> int:
         return self.store.acl_generation()
 
+    def reassign_owner(self, old: str, new: str) -> int:
+        return self.store.reassign_owner(old, new)
+
     def generation(self, key: str) -> int:
         return self.store.generation(key)
 

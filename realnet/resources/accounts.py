@@ -20,6 +20,7 @@ from realnet.core.access import ADMINS, ALL, BUILTIN_GROUPS, PERMISSIONS
 from realnet.core.context import LOCAL_ADMIN
 from realnet.core.errors import (
     AlreadyExists,
+    Conflict,
     NotFound,
     PermissionDenied,
     RealnetError,
@@ -138,9 +139,11 @@ class Directory:
         with self.context.transaction():
             if self.provider.exists(paths.join(ACCOUNTS, name)):
                 raise AlreadyExists(name)
+            if self.provider.exists(home):  # a new account must not be handed someone else's files
+                raise Conflict(f"{home}: the home folder of an earlier account of this name is still there; "
+                               f"remove it (rm -r {home}) or move it away first")
             item = self.context.create(paths.join(ACCOUNTS, name), "Account", attributes)
-            if not self.provider.exists(home):
-                self.context.create(home, "Folder")
+            self.context.create(home, "Folder")
             self.provider.set_acl(home, [{"principal": f"user:{name}", "permissions": list(PERMISSIONS)}])
         return item
 
@@ -160,11 +163,15 @@ class Directory:
                 "password": "set" if item.attributes.get("password_hash") else "not set",
                 "created": item.created}
 
-    def remove_user(self, name: str) -> None:
+    def remove_user(self, name: str, *, remove_home: bool = False) -> dict[str, Any]:
+        """Remove the account with its memberships, tokens and ACL entries. Whatever it
+        owned passes to the administrator removing it, so that an account made later under
+        the same name gets none of it; its home folder stays unless ``remove_home``."""
         self.context.guard.require_admin("user rm")
         if name == self.context.principal:
             raise ValidationError(f"{name}: you cannot remove the account you act as")
         item = self.account(name)
+        home = paths.join(HOME, name)
         with self.context.transaction():
             for group in list(self.provider.iter_children(GROUPS)):
                 members = list(group.attributes.get("members") or ())
@@ -178,6 +185,13 @@ class Directory:
                 if any(e.get("principal") == principal for e in entries):
                     self.provider.set_acl(path, [e for e in entries if e.get("principal") != principal])
             self.provider.delete(item.path)
+            reassigned = self.provider.reassign_owner(name, self.context.principal)
+        kept = self.provider.exists(home)
+        if kept and remove_home:  # after the account is gone: removing it also releases its content
+            self.context.delete(home, recursive=True)
+            kept = False
+        return {"removed": name, "owned_items_passed_to": self.context.principal, "reassigned": reassigned,
+                "home": home, "home_kept": kept}
 
     def set_password(self, name: str, password: str, *, allow_weak: bool = False) -> None:
         from realnet.security.passwords import check_policy, hash_password

@@ -368,3 +368,43 @@ def test_importing_a_stolen_ciphertext_does_not_reveal_it(cli, credentials, tmp_
         assert SECRET not in shown.out, "bob read a secret he may not reveal by importing its ciphertext"
     else:
         assert len(imported.err.strip().splitlines()) == 1 and "Traceback" not in imported.err
+
+
+def owner_of(cli, path: str) -> str:
+    return json.loads(ok(cli, "get", path, "-o", "json").out)["owner"]
+
+
+def test_a_name_used_again_gets_nothing_of_the_removed_account(store, cli, world):
+    """What a removed account owned passes to the administrator who removed it, and a new
+    account of the same name is not handed the old home: it must be dealt with first."""
+    ok(cli, *AS_ALICE, "create", "/projects/plan", "--type", "Document", "-a", "title=P")
+    ok(cli, *AS_ALICE, "create", "/home/alice/diary", "--type", "Document", "-a", "title=D")
+    assert owner_of(cli, "/projects/plan") == "alice"
+    done = json.loads(ok(cli, "user", "rm", "alice", "-o", "json").out)
+    assert done == {"removed": "alice", "owned_items_passed_to": "admin", "reassigned": 2,
+                    "home": "/home/alice", "home_kept": True}
+    assert owner_of(cli, "/projects/plan") == "admin" and owner_of(cli, "/home/alice/diary") == "admin"
+    before = snapshot(cli)
+    again = cli("user", "add", "alice", "--password-stdin", stdin=PASSWORD + "\n")
+    assert again.code == 1
+    assert again.err == ("realnet: /home/alice: the home folder of an earlier account of this name is still "
+                         "there; remove it (rm -r /home/alice) or move it away first\n")
+    assert snapshot(cli) == before
+    ok(cli, "mv", "/home/alice", "/archive-alice", "-p")
+    ok(cli, "user", "add", "alice", "--password-stdin", stdin=PASSWORD + "\n")
+    assert cli(*AS_ALICE, "get", "/archive-alice/diary").code == 1  # not hers: it does not exist for her
+    assert ok(cli, *AS_ALICE, "ls", "/home/alice").out == ""
+
+
+def test_user_rm_remove_home_takes_the_home_and_its_content(store, cli, world, tmp_path, realnet_home):
+    upload = tmp_path / "photo.bin"
+    upload.write_bytes(b"\x00" * 5000)
+    ok(cli, "--as", "bob", "put", str(upload), "/home/bob/photo.bin")
+    key = json.loads(ok(cli, "get", "/home/bob/photo.bin", "-o", "json").out)["attributes"]["storage_key"]
+    stored = realnet_home / "content" / key[:2] / key
+    assert stored.is_file()
+    done = ok(cli, "user", "rm", "bob", "--remove-home")
+    assert done.out == "removed bob; 1 item(s) it owned now belong to admin; its home /home/bob is removed\n"
+    assert cli("get", "/home/bob").code == 1
+    assert not stored.exists()
+    assert json.loads(ok(cli, "storage", "gc", "--grace", "0", "-o", "json").out)["removed"] == 0

@@ -374,6 +374,11 @@ class PostgresProvider(Provider):
                           (list(keys),))
         return {row[0] for row in rows}
 
+    def reassign_owner(self, old: str, new: str) -> int:
+        with self.transaction():
+            return self._run("UPDATE items SET owner = %s, version = version + 1 WHERE owner = %s",
+                             (new, old))
+
     def acl_generation(self) -> int:
         return self.generation("acl_generation")
 

@@ -337,6 +337,11 @@ class SqliteProvider(Provider):
                 f"WHERE json_extract(attributes, '$.storage_key') IN ({marks})", batch))
         return found
 
+    def reassign_owner(self, old: str, new: str) -> int:
+        with self.transaction():
+            return self._execute("UPDATE items SET owner = ?, version = version + 1 WHERE owner = ?",
+                                 (new, old)).rowcount
+
     def acl_generation(self) -> int:
         return self.generation("acl_generation")
 
