@@ -37,6 +37,7 @@ def open_context(settings: Settings, *, principal: str = LOCAL_ADMIN) -> Context
         init_directories=[packaged_directory()],
         secrets=secret_box(settings),
         content=LazyContent(settings),  # type: ignore[arg-type]
+        mount_paths=settings.mount_paths,
     )
     context.ensure_initialized()
     if principal != LOCAL_ADMIN:

@@ -40,6 +40,8 @@ SETTINGS: dict[str, str] = {
     "REALNET_AWS_ENDPOINT_URL": "endpoint of an S3-compatible service (default AWS_ENDPOINT_URL, else AWS)",
     "REALNET_SECRET_KEY": "key that encrypts secret attributes (default: generated into "
     "$REALNET_HOME/secret.key for the embedded store; required with PostgreSQL)",
+    "REALNET_MOUNT_PATHS": "folders (separated by ':') that document and FileTree mounts may point into "
+    "(default: anywhere this process can read; empty: no file mounts)",
     "REALNET_SERVER_HOST": "HTTP runner address (default 127.0.0.1)",
     "REALNET_SERVER_PORT": "HTTP runner port (default 8080)",
     "REALNET_SERVER_CORS_ORIGINS": "origins allowed to call the HTTP API from a browser, "
@@ -102,6 +104,8 @@ class Settings:
     sqs_request_window: int = 4 * 86400  # seconds
     sqs_content_buckets: tuple[str, ...] = ()
     local_cluster: str | None = "/clusters/local"
+    #: Where file and folder mounts may point (real paths); None: anywhere.
+    mount_paths: tuple[str, ...] | None = None
 
     @property
     def store_label(self) -> str:
@@ -270,7 +274,24 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
         secret_key=env.get("REALNET_SECRET_KEY", "").strip() or None,
         **_sqs(env, endpoint),
         local_cluster=_local_cluster(env),
+        mount_paths=_mount_paths(env),
     )
+
+
+def _mount_paths(env: Mapping[str, str]) -> tuple[str, ...] | None:
+    raw = env.get("REALNET_MOUNT_PATHS")
+    if raw is None:
+        return None
+    roots = []
+    for part in raw.split(os.pathsep):
+        part = part.strip()
+        if not part:
+            continue
+        if not os.path.isabs(part) or "\x00" in part:
+            raise ConfigError(f"REALNET_MOUNT_PATHS={raw!r}: expected absolute folders separated by "
+                              f"'{os.pathsep}', got {part!r}")
+        roots.append(os.path.realpath(part))
+    return tuple(roots)
 
 
 def _local_cluster(env: Mapping[str, str]) -> str | None:

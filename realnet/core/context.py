@@ -143,6 +143,7 @@ class Context:
         principal: str = LOCAL_ADMIN,
         secrets: SecretSealer | None = None,
         content: ContentStore | None = None,
+        mount_paths: Sequence[str] | None = None,
     ) -> None:
         from realnet.providers.mounts import MountTable
 
@@ -154,6 +155,8 @@ class Context:
         self.provider = MountTable(provider, _Catalogue(self))
         self.secrets = secrets
         self.content = content
+        #: REALNET_MOUNT_PATHS: the folders file and folder mounts may point into (None: anywhere).
+        self.mount_paths = None if mount_paths is None else tuple(mount_paths)
         self.resources = resources
         self.init_directories = list(init_directories)
         self.principal = principal

@@ -149,8 +149,8 @@ class MountTable(Provider):
         that moves when either the mount or its source changes."""
         if item.path not in self.mounts():
             return item
-        provider = self.provider_of(self.mounts()[item.path])
         try:
+            provider = self.provider_of(self.mounts()[item.path])
             values = provider.root_attributes()
             source_version = provider.root_version()
         except RealnetError:

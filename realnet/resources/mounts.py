@@ -40,7 +40,21 @@ class MountResource(Resource):
         if not isinstance(source, str) or not os.path.isabs(source):
             raise ValidationError(f"{path}: attribute 'path' expects an absolute path on this machine, "
                                   f"got {source!r}")
+        self.allowed(path, source)
         self.check_source(path, source, _draft_item(path, type_name, attributes))
+
+    def allowed(self, path: str, source: str) -> str:
+        """``source`` when REALNET_MOUNT_PATHS lets a mount point there (checked on the real
+        path, so a symbolic link cannot lead out); else a one-line refusal."""
+        roots = self.context.mount_paths
+        if roots is None:
+            return source
+        real = os.path.realpath(source)
+        if not any(real == root or real.startswith(root.rstrip("/") + "/") for root in roots):
+            where = os.pathsep.join(roots) if roots else "empty: no file or folder mounts"
+            raise ValidationError(f"{path}: attribute 'path': {source} is outside REALNET_MOUNT_PATHS "
+                                  f"({where})")
+        return source
 
     def check_source(self, path: str, source: str, item: Item) -> None:
         """Refuse a source that cannot be mounted, naming what is wrong with it."""
@@ -69,7 +83,8 @@ class DocumentsResource(MountResource):
     def open(self, item: Item) -> MountedProvider:
         from realnet.providers.documents import open_document
 
-        return open_document(item, self.format_of(item.type), source=item.attributes["path"],
+        source = self.allowed(item.path, item.attributes["path"])
+        return open_document(item, self.format_of(item.type), source=source,
                              read_only=bool(item.attributes.get("read_only")))
 
     def check_source(self, path: str, source: str, item: Item) -> None:
@@ -83,7 +98,7 @@ class FileTreeResource(MountResource):
     def open(self, item: Item) -> MountedProvider:
         from realnet.providers.filetree import FileTreeProvider
 
-        return FileTreeProvider(item, source=item.attributes["path"],
+        return FileTreeProvider(item, source=self.allowed(item.path, item.attributes["path"]),
                                 read_only=bool(item.attributes.get("read_only")))
 
     def check_source(self, path: str, source: str, item: Item) -> None:

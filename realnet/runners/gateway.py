@@ -57,6 +57,7 @@ class _Store:
         self._content = LazyContent(settings)
         self._resources = ResourceRegistry()
         self._init = [packaged_directory()]
+        self._mount_paths = settings.mount_paths
         self.contexts: OrderedDict[str, Context] = OrderedDict()
         #: Whether the store has (or had) mounts, as its counters said at the last request.
         self.has_mounts = False
@@ -71,7 +72,7 @@ class _Store:
         if context is None:
             context = Context(self.provider, self._resources, init_directories=self._init,
                               principal=principal, secrets=self._secrets,
-                              content=self._content)  # type: ignore[arg-type]
+                              content=self._content, mount_paths=self._mount_paths)  # type: ignore[arg-type]
             self.contexts[principal] = context
             if len(self.contexts) > CONTEXTS_PER_STORE:
                 self.contexts.popitem(last=False)

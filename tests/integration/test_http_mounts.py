@@ -304,3 +304,26 @@ def test_content_put_into_a_writable_file_tree_writes_the_file(api, http, tmp_pa
     assert nested.status_code == 201, nested.text
     assert (folder / "a" / "b" / "c.txt").read_bytes() == b"deep"
     assert not [p for p in folder.rglob("*") if p.name.endswith(".realnet-tmp")]  # no temporary left
+
+
+@pytest.fixture
+def allowed(tmp_path: Path, monkeypatch) -> Path:
+    """REALNET_MOUNT_PATHS set to one folder before the server starts."""
+    folder = tmp_path / "allowed"
+    folder.mkdir()
+    monkeypatch.setenv("REALNET_MOUNT_PATHS", str(folder))
+    return folder
+
+
+def test_the_server_keeps_mounts_inside_realnet_mount_paths(allowed, api, tmp_path):
+    inside, outside = allowed / "in.yaml", tmp_path / "out.yaml"
+    inside.write_text("a: 1\n")
+    outside.write_text("b: 1\n")
+    with client(api) as http:
+        mount(http, "in", "YamlDocument", inside)
+        refused = http.post("/items", json={"name": "out", "type": "YamlDocument",
+                                            "attributes": {"path": str(outside)}})
+        assert error_of(refused, 422, "invalid") == (f"/out: attribute 'path': {outside} is outside "
+                                                     f"REALNET_MOUNT_PATHS ({allowed})")
+        assert http.get("/items/out").status_code == 404
+        assert ok(http.get("/items/in"))["attributes"]["a"] == 1

@@ -342,3 +342,32 @@ def test_unreadable_folder_in_a_filetree(cli, tmp_path):
         assert_refused(realnet_without_override("cat", "/tree/closed/a.txt"), "permission denied")
     finally:
         (root / "closed").chmod(0o755)
+
+
+def test_mounts_outside_realnet_mount_paths_are_refused(cli, tmp_path, monkeypatch):
+    allowed, elsewhere = tmp_path / "allowed", tmp_path / "elsewhere"
+    allowed.mkdir()
+    elsewhere.mkdir()
+    (allowed / "a.yaml").write_text("a: 1\n")
+    (elsewhere / "b.yaml").write_text("b: 1\n")
+    (allowed / "escape").symlink_to(elsewhere)  # a link inside does not lead out
+    monkeypatch.setenv("REALNET_MOUNT_PATHS", f"{tmp_path / 'none'}:{allowed}")
+    assert cli("create", "/a", "--type", "YamlDocument", "--attr", f"path={allowed / 'a.yaml'}").code == 0
+    assert cli("get", "/a/a").out == "1\n"
+    for path, kind in ((elsewhere / "b.yaml", "YamlDocument"), (allowed / "escape" / "b.yaml", "YamlDocument"),
+                       (elsewhere, "FileTree"), (Path("/etc"), "FileTree")):
+        refused = cli("create", "/b", "--type", kind, "--attr", f"path={path}")
+        one_line_error(refused, f"/b: attribute 'path': {path} is outside REALNET_MOUNT_PATHS "
+                                f"({tmp_path / 'none'}:{allowed})")
+        assert cli("get", "/b").code == 1
+    # Tightened later: a mount made before cannot be used, and can still be removed.
+    monkeypatch.setenv("REALNET_MOUNT_PATHS", "")
+    one_line_error(cli("get", "/a/a"), "is outside REALNET_MOUNT_PATHS (empty: no file or folder mounts)")
+    assert cli("rm", "/a").code == 0
+    assert (allowed / "a.yaml").read_text() == "a: 1\n"
+
+
+def test_a_relative_realnet_mount_path_is_one_line(cli, monkeypatch):
+    monkeypatch.setenv("REALNET_MOUNT_PATHS", "/srv:data")
+    one_line_error(cli("ls", "/"), "REALNET_MOUNT_PATHS='/srv:data': expected absolute folders separated by ':', "
+                                   "got 'data'")
