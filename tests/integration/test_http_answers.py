@@ -254,3 +254,23 @@ def test_the_sqlite_marker_moves_with_other_connections_and_own_writes(realnet_h
     finally:
         context.provider.close()
         other.provider.close()
+
+
+def test_find_and_count_answers_are_kept_until_the_store_changes(api, local):
+    local.create("/docs/a", "Document", {"title": "t"}, parents=True)
+
+    def found() -> list[str]:
+        return names(httpx.get(f"{api.url}{API}/docs", params={"find": "", "type": "Document"},
+                               headers=api.headers()))
+
+    def counted() -> int:
+        answer = httpx.get(f"{api.url}{API}/docs", params={"count": ""}, headers=api.headers())
+        assert answer.status_code == 200, answer.text
+        return answer.json()["count"]
+
+    assert (found(), counted()) == (["a"], 1)
+    before = stats(api)
+    assert (found(), counted()) == (["a"], 1)
+    assert stats(api)["hits"] == before["hits"] + 2
+    local.create("/docs/b", "Document", {"title": "t"})  # another connection writes
+    assert (found(), counted()) == (["a", "b"], 2)

@@ -115,8 +115,8 @@ class Api:
             return await self.find(request, path)
         if modes == ["count"]:
             rq.query(request, {"count": "count what is below"})
-            return await self.run(request, lambda context: json_response(
-                dumps({"count": context.count_below(path)})))
+            return _answered(request, await self.read(request, url, lambda context: Answer(
+                200, dumps({"count": context.count_below(path)}), {})))
         allowed = {"reveal": "decrypt secret attributes"} | {m: "off" for m in ("children", "find", "count")
                                                               if m in params}
         reveal = rq.flag_param(rq.query(request, allowed), "reveal")
@@ -155,8 +155,13 @@ class Api:
         depth = rq.int_param(params, "depth", 0, 0, 10_000) or None
         type_name, name_glob = params.get("type") or None, params.get("name") or None
         cursor = params.get("cursor") or None
-        return await self.run(request, lambda context: _page(context, context.find(
-            path, type_name=type_name, name_glob=name_glob, max_depth=depth, limit=limit, cursor=cursor)))
+
+        def work(context: Context) -> Answer:
+            page = context.find(path, type_name=type_name, name_glob=name_glob, max_depth=depth, limit=limit,
+                                cursor=cursor)
+            return Answer(200, _page_body(context, page), {})
+
+        return _answered(request, await self.read(request, _url_key(request), work))
 
     async def create_item(self, request: Request) -> Response:
         parent = rq.item_path(request, f"{API}/items")
@@ -360,10 +365,6 @@ def _location(item: Item) -> str:
 
 def _page_body(context: Context, page: ChildrenPage) -> bytes:
     return dumps({"items": [item_data(context, i) for i in page.items], "next_cursor": page.next_cursor})
-
-
-def _page(context: Context, page: ChildrenPage) -> Response:
-    return json_response(_page_body(context, page))
 
 
 def _stale(path: str, current: Item) -> ApiError:
