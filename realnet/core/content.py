@@ -187,16 +187,21 @@ def keys_below(context: Context, path: str) -> list[str]:
     return [k for k in (i.attributes.get("storage_key") for i in found) if isinstance(k, str) and k]
 
 
-def release(context: Context, keys: Sequence[str]) -> int:
-    """Remove the content of ``keys`` that no item names any more; returns how many."""
+def release(context: Context, keys: Sequence[str]) -> None:
+    """Remove the content of ``keys`` that no item names any more, once the change that
+    stopped naming them has committed: inside a larger transaction (``rm A B``) that may
+    still fail and be rolled back, the bytes must stay."""
     store = context.content
     if store is None or not keys:
-        return 0
-    unused = set(keys) - context.provider.referenced_keys(list(set(keys)))
-    for key in unused:
-        with suppress(RealnetError):  # what stays behind, gc removes
-            store.delete(key)
-    return len(unused)
+        return
+
+    def remove_unused() -> None:
+        unused = set(keys) - context.provider.referenced_keys(list(set(keys)))
+        for key in unused:
+            with suppress(RealnetError):  # what stays behind, gc removes
+                store.delete(key)
+
+    context.provider.after_commit(remove_unused)
 
 
 def collect_garbage(context: Context, *, grace: float = 3600.0, now: float | None = None) -> dict[str, int]:

@@ -15,7 +15,7 @@ it, merged in path order; the cursor is the last path, which every provider acce
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -55,6 +55,7 @@ class MountTable(Provider):
         self._opened: dict[str, tuple[Item, MountedProvider]] = {}
         self._depth = 0
         self._enlisted: list[MountedProvider] = []
+        self._after_commit: list[Callable[[], None]] = []
 
     def __getattr__(self, name: str) -> Any:
         # What only the store has (its schema version, its file) reads through the table.
@@ -316,6 +317,7 @@ class MountTable(Provider):
                 for provider in enlisted:
                     provider.rollback()
                 self._mounts = None
+                self._after_commit.clear()
             raise
         finally:
             self._depth -= 1
@@ -323,6 +325,18 @@ class MountTable(Provider):
             enlisted, self._enlisted = self._enlisted, []
             for provider in enlisted:
                 provider.commit()
+            actions, self._after_commit = self._after_commit, []
+            for action in actions:
+                action()
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once the transaction in progress has committed (now, if none is):
+        what cannot be taken back — removing stored bytes — waits for the change that
+        makes it right, and is dropped if that change is rolled back."""
+        if self._depth:
+            self._after_commit.append(action)
+        else:
+            action()
 
     def create(self, draft: ItemDraft) -> Item:
         owner = self._writing(self.owner_of(draft.path))

@@ -480,6 +480,19 @@ def test_rm_r_removes_the_bytes_of_every_file_below(cli, store, tmp_path):
     assert_no_orphans(cli, store)
 
 
+def test_an_rm_that_fails_part_way_keeps_the_bytes_of_what_it_had_removed(cli, store, tmp_path):
+    """rm A B is one transaction: when B is refused, A comes back — and so must its bytes,
+    which are removed only once the removal has committed."""
+    data = os.urandom(3000)
+    kept = put_bytes(cli, tmp_path, "/f.bin", data)
+    refused = cli("rm", "/f.bin", "/system")
+    assert refused.code == 1 and refused.err == "realnet: /system: a built-in folder cannot be deleted\n"
+    assert kept["attributes"]["storage_key"] in store.stored_keys()
+    assert content_of("/f.bin") == data
+    assert cli("rm", "/f.bin").code == 0
+    assert store.stored_keys() == set()
+
+
 def test_cp_of_a_file_serves_the_same_bytes_and_outlives_the_original(cli, store, tmp_path):
     data = os.urandom(MiB + 1)
     put_bytes(cli, tmp_path, "/a.bin", data)
