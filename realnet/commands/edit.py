@@ -76,13 +76,11 @@ def register(group: click.Group) -> None:
                 listed = ", ".join(resolved[:3]) + (" …" if len(resolved) > 3 else "")
                 what = "; ".join([*([f"{below} item(s) below"] if below else []), *dict.fromkeys(beyond)])
                 session.confirm(f"delete {listed} ({what})?", force=force, refusal=f"{listed} ({what})")
-        removed = 0
-        with context.transaction():
-            for path in resolved:
-                if purge_data:  # an action: only a cluster's provider knows about data volumes
-                    removed += context.action(path, "remove", recursive=True, purge_data=True)
-                else:
-                    removed += context.delete(path, recursive=recursive)
+        if purge_data:  # an action: only a cluster's provider knows about data volumes
+            with context.transaction():
+                removed = sum(context.action(p, "remove", recursive=True, purge_data=True) for p in resolved)
+        else:  # one transaction, also through a remote server: all of them or none
+            removed = context.delete_many(resolved, recursive=recursive)
         if output == "table":
             session.emit(Text(f"removed {removed} item(s)"))
         else:

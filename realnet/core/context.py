@@ -545,6 +545,16 @@ class Context:
         content.release(self, keys)
         return count
 
+    def delete_many(self, targets: Sequence[str], *, recursive: bool = False) -> int:
+        """Delete several items (with ``recursive``, their subtrees) in one transaction: all
+        of them or, when one is refused, none. A target inside another one's subtree goes
+        with it."""
+        chosen = list(dict.fromkeys(paths.normalize(t) for t in targets))
+        if recursive:
+            chosen = [t for t in chosen if not any(o != t and paths.is_within(t, o) for o in chosen)]
+        with self.provider.transaction():
+            return sum(self.delete(target, recursive=recursive) for target in chosen)
+
     def move(self, source: str, target: str, *, parents: bool = False) -> Item:
         return self._relocate(source, target, parents=parents, copy=False)
 

@@ -18,7 +18,7 @@ from realnet.core.errors import NotFound, PermissionDenied, RealnetError
 from realnet.core.item import ChildrenPage, Item
 from realnet.core.loader import parse_type
 from realnet.core.types import TypeRegistry
-from realnet.remote.client import ApiClient, item_url
+from realnet.remote.client import API, ApiClient, item_url
 
 LOCAL_ONLY = "needs direct access to the store; run it where the store is, not over --url"
 
@@ -217,6 +217,12 @@ class RemoteContext:
         if SITE_TYPE in self.types and self.types.is_a(item.type, SITE_TYPE):
             return removal_note(purge_data=purge_data)
         return None
+
+    def delete_many(self, targets: list[str], *, recursive: bool = False) -> int:
+        """One request, one transaction on the server: all of them or none."""
+        result = self.client.request("POST", f"{API}/delete", body={
+            "paths": [paths.normalize(t) for t in targets], "recursive": recursive})
+        return int(result["removed"])
 
     def move(self, source: str, target: str, *, parents: bool = False) -> Item:
         return self._relocate("move", source, target, parents)

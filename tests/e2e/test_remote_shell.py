@@ -459,3 +459,18 @@ def test_whoami_in_a_remote_shell_is_as_fresh_as_in_a_local_one(
     assert after.returncode == 0, after.stderr
     assert after.stdout == "alice (authenticated, editors, public)\n", \
         "the remote shell still shows the groups alice had when it connected"
+
+
+def test_rm_of_several_items_through_the_api_is_all_or_nothing(api, client_home: Path) -> None:
+    def remote(*args: str) -> subprocess.CompletedProcess[str]:
+        return realnet(client_home, "--url", api.url, "--token", api.token, *args)
+
+    for name in ("/one", "/two"):
+        assert remote("create", name, "--type", "Folder").returncode == 0
+    refused = remote("rm", "/one", "/system")
+    assert refused.returncode == 1
+    assert one_line(refused.stderr) == "realnet: /system: a built-in folder cannot be deleted"
+    assert remote("get", "/one").returncode == 0, "the refusal took none of them"
+    done = remote("rm", "/one", "/two")
+    assert (done.returncode, done.stdout) == (0, "removed 2 item(s)\n")
+    assert remote("ls", "/").stdout.split().count("one") == 0

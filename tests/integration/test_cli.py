@@ -128,3 +128,10 @@ def test_secrets_never_printed(cli):
         result = cli(*args)
         assert result.code == 0 and "hunter2" not in result.out, args
     assert "<redacted>" in cli("get", "/l").out
+
+
+def test_rm_r_of_a_folder_and_something_inside_it(cli):
+    assert cli("create", "/a/b/c", "--type", "Folder", "-p").code == 0
+    done = cli("rm", "-r", "-f", "/a/b", "/a", "/a/b/c")
+    assert (done.code, done.out) == (0, "removed 3 item(s)\n"), done.err
+    assert cli("get", "/a").code == 1

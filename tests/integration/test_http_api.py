@@ -144,6 +144,34 @@ def test_delete_a_leaf_and_create_again(http):
     assert again["attributes"]["title"] == "2"
 
 
+def test_several_items_are_deleted_in_one_transaction(http):
+    for name in ("a", "b", "c"):
+        created(http.post("/items", json={"name": name, "type": "Folder"}))
+    created(http.post("/items/a", json={"name": "inner", "type": "Folder"}))
+    before = admin_view(http)
+    error_of(http.post("/delete", json={"paths": ["/b", "/system"]}), 422, "invalid",
+             "/system: a built-in folder cannot be deleted")
+    error_of(http.post("/delete", json={"paths": ["/b", "/a"]}), 409, "not_empty")
+    error_of(http.post("/delete", json={"paths": ["/b", "/nope"]}), 404, "not_found", "/nope: no such item")
+    assert admin_view(http) == before, "a refusal deletes none of them"
+    assert ok(http.post("/delete", json={"paths": ["/a", "/b", "/a/inner"], "recursive": True})) == {"removed": 3}
+    assert ok(http.post("/delete", json={"paths": ["/c"]})) == {"removed": 1}
+    for name in ("a", "b", "c"):
+        error_of(http.get(f"/items/{name}"), 404)
+
+
+@pytest.mark.parametrize(("body", "status", "fragment"), [
+    ({"paths": []}, 422, "body.paths: expected 1 to 1000 item paths, got 0"),
+    ({"paths": ["/x"] * 1001}, 422, "body.paths: expected 1 to 1000 item paths, got 1001"),
+    ({"paths": ["x"]}, 400, "body.paths[0]: expected an absolute item path, got 'x'"),
+    ({"paths": ["/ok", 5]}, 400, "body.paths[1]: expected an absolute item path, got 5"),
+    ({"paths": "/x"}, 422, "body.paths: expected a JSON array"),
+    ({"paths": ["/x"], "force": True}, 422, "body: unknown field 'force'"),
+])
+def test_a_bad_delete_body_is_one_clear_error(http, body, status, fragment):
+    assert fragment in error_of(http.post("/delete", json=body), status)
+
+
 def test_duplicate_create_is_a_conflict_and_changes_nothing(http):
     first = created(http.post("/items", json={"name": "d", "type": "Document", "attributes": {"title": "1"}}))
     error_of(http.post("/items", json={"name": "d", "type": "Folder"}), 409, "exists",

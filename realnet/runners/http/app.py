@@ -33,6 +33,8 @@ from realnet.runners.http.login import LoginLimiter
 
 API = "/api/v1"
 JSON = "application/json"
+#: Items one POST /delete may name.
+MAX_DELETE = 1000
 log = logging.getLogger("realnet.http")
 
 CHILDREN_PARAMS = {"children": "list the children", "order": "sort order", "limit": "page size",
@@ -223,6 +225,17 @@ class Api:
             return json_response(dumps({"removed": removed}))
 
         return await self.run(request, work)
+
+    async def delete_many(self, request: Request) -> Response:
+        rq.query(request, {})
+        body = await rq.json_body(request, {"paths": list, "recursive": bool}, ("paths",))
+        wanted = body["paths"]
+        if not 1 <= len(wanted) <= MAX_DELETE:
+            raise ApiError("invalid", f"body.paths: expected 1 to {MAX_DELETE} item paths, got {len(wanted)}")
+        targets = [rq.body_path(p, f"body.paths[{i}]") for i, p in enumerate(wanted)]
+        recursive = bool(body.get("recursive"))
+        return await self.run(request, lambda context: json_response(dumps(
+            {"removed": context.delete_many(targets, recursive=recursive)})))
 
     # -- actions -----------------------------------------------------------------------
     async def action(self, request: Request) -> Response:
@@ -483,6 +496,7 @@ def build_app(gateway: StoreGateway, *, cors_origins: tuple[str, ...] = (),
         Route("/readyz", g(api.readyz), methods=["GET"]),
         Route("/openapi.json", g(api.openapi), methods=["GET"]),
         Route(f"{API}/actions/{{path:path}}", g(api.action), methods=["POST"]),
+        Route(f"{API}/delete", g(api.delete_many), methods=["POST"]),
         Route(f"{API}/content/{{path:path}}", (content := by_method(
             GET=api.get_content, PUT=api.put_content, POST=api.put_content)).endpoint,
               methods=list(content.methods)),

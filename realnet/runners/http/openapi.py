@@ -247,6 +247,18 @@ def document(version: str) -> dict[str, Any]:
             "operationId": "revokeToken", "summary": "Revoke one of the caller's tokens",
             "parameters": [name_param],
             "responses": {"204": {"description": "Revoked"}, **_errors(*COMMON, 403, 422)}}},
+        f"{API}/delete": {"post": {
+            "operationId": "deleteItems",
+            "summary": "Delete several items in one transaction: all of them or, if one is refused, none",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["paths"], "additionalProperties": False,
+                "properties": {
+                    "paths": {"type": "array", "minItems": 1, "maxItems": 1000,
+                              "items": {"type": "string", "pattern": r"^/"}},
+                    "recursive": {"type": "boolean", "description": "Delete the subtrees too"}}}}}},
+            "responses": {"200": _json({"type": "object", "required": ["removed"],
+                                        "properties": {"removed": {"type": "integer"}}}, "Deleted"),
+                          **_errors(*COMMON, 403, 409, 413, 415, 422)}}},
         f"{API}/login": {"post": {
             "operationId": "login", "summary": "Exchange user name and password for a token", "security": [],
             "requestBody": _body("Login"),

@@ -13,7 +13,7 @@ from typing import Any
 from starlette.requests import Request
 
 from realnet.core import paths
-from realnet.core.errors import InvalidPath
+from realnet.core.errors import InvalidPath, RealnetError
 from realnet.runners.http.errors import ApiError
 
 MAX_BODY = 1024 * 1024
@@ -40,6 +40,16 @@ def item_path(request: Request, prefix: str) -> str:
             shown = segment or "an empty segment"
             raise InvalidPath(f"{rest}: {shown!s} is not allowed in an item path")
     return paths.normalize("/" + "/".join(segments))
+
+
+def body_path(value: object, where: str) -> str:
+    """An absolute item path given in a request body (``where`` names the field)."""
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise ApiError("invalid_path", f"{where}: expected an absolute item path, got {value!r}"[:300])
+    try:
+        return paths.normalize(value)
+    except RealnetError as e:
+        raise ApiError("invalid_path", f"{where}: {e}"[:300]) from None
 
 
 def query(request: Request, allowed: Mapping[str, str]) -> dict[str, str]:
