@@ -238,6 +238,18 @@ def _plugins(spec: SiteSpec, plugin_php: str) -> dict[str, Any]:
             "data": {"realnet.php": plugin_php}}
 
 
+def _prepare(commands: list[str], mounts: list[dict[str, Any]], cpu: str, memory: str) -> dict[str, Any]:
+    """The init container that readies wp-content (and copies the plugin) before its pod starts."""
+    return {
+        "name": "prepare",
+        "image": WORDPRESS_IMAGE,
+        "command": ["sh", "-c", "\n".join(commands) + "\n"],
+        "resources": _resources("10m", "32Mi", cpu, memory),
+        "securityContext": CONTAINER_SECURITY,
+        "volumeMounts": [*mounts, {"name": "plugin", "mountPath": PLUGIN_SOURCE, "readOnly": True}],
+    }
+
+
 def _wordpress(spec: SiteSpec, plugin_php: str) -> list[dict[str, Any]]:
     name = f"{spec.name}-wordpress"
     env = [*_db_env(spec), {"name": "REALNET_URL", "value": spec.realnet_url}]
@@ -303,15 +315,7 @@ def _wordpress(spec: SiteSpec, plugin_php: str) -> list[dict[str, Any]]:
                         # sysctl instead of a capability, which a non-root process would not hold.
                         "sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}],
                     },
-                    "initContainers": [{
-                        "name": "prepare",
-                        "image": WORDPRESS_IMAGE,
-                        "command": ["sh", "-c", "\n".join(prepare) + "\n"],
-                        "resources": _resources("10m", "32Mi", "200m", "64Mi"),
-                        "securityContext": CONTAINER_SECURITY,
-                        "volumeMounts": [*mounts, {"name": "plugin", "mountPath": PLUGIN_SOURCE,
-                                                   "readOnly": True}],
-                    }],
+                    "initContainers": [_prepare(prepare, mounts, "200m", "64Mi")],
                     "containers": [container],
                     "volumes": [
                         {"name": "html", "emptyDir": {"sizeLimit": "1Gi"}},
@@ -384,15 +388,7 @@ def _install(spec: SiteSpec) -> dict[str, Any]:
                         "labelSelector": {"matchLabels": _selector(spec, "wordpress")},
                         "topologyKey": "kubernetes.io/hostname",
                     }]}},
-                    "initContainers": [{
-                        "name": "prepare",
-                        "image": WORDPRESS_IMAGE,
-                        "command": ["sh", "-c", "\n".join(prepare) + "\n"],
-                        "resources": _resources("10m", "32Mi", "500m", "128Mi"),
-                        "securityContext": CONTAINER_SECURITY,
-                        "volumeMounts": [*mounts, {"name": "plugin", "mountPath": PLUGIN_SOURCE,
-                                                   "readOnly": True}],
-                    }],
+                    "initContainers": [_prepare(prepare, mounts, "500m", "128Mi")],
                     "containers": [{
                         "name": "install",
                         "image": CLI_IMAGE,
