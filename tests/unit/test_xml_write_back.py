@@ -126,3 +126,16 @@ def test_a_changed_root_name_is_written_fresh():
     document = CODEC.load(data, "f.xml")
     document["tag"] = "new"
     assert CODEC.dump(document, data).decode() == "<new>\n  <a>1</a>\n</new>\n"
+
+
+def test_a_removed_element_among_like_named_ones_takes_what_is_inside_it():
+    original = ("<r>\n  <server>\n    <!-- the old one -->\n    <ip>1</ip>\n  </server>\n"
+                "  <server>\n    <!-- the main one -->\n    <ip>2</ip>\n  </server>\n"
+                "  <server>\n    <ip>3</ip>\n  </server>\n</r>\n")
+
+    def change(node):
+        del node["server"][0]
+        node["server"][1]["ip"] = "4"  # and the last one changes
+
+    assert edit(original, change) == ("<r>\n  <server>\n    <!-- the main one -->\n    <ip>2</ip>\n  </server>\n"
+                                      "  <server>\n    <ip>4</ip>\n  </server>\n</r>\n")

@@ -263,7 +263,7 @@ class XmlCodec(Codec):
         except defusedxml.DefusedXmlException as e:
             raise ValidationError(f"{source}: refused: the XML declares entities or refers to external "
                                   f"resources, which are not read ({type(e).__name__})") from None
-        return {"tag": root.tag, "node": _element_node(root),
+        return {"tag": root.tag, "node": element_node(root),
                 "declaration": data.lstrip().startswith(b"<?xml")}
 
     def dump(self, document: Any, original: bytes) -> bytes:
@@ -320,7 +320,7 @@ def _is_leaf(element: Any) -> bool:
     return not len(element) and not element.attrib and bool((element.text or "").strip())
 
 
-def _element_node(element: Any) -> dict:
+def element_node(element: Any) -> dict:
     node: dict[str, Any] = {f"@{k}": v for k, v in element.attrib.items()}
     groups: dict[str, list[Any]] = {}
     for child in element:
@@ -332,11 +332,11 @@ def _element_node(element: Any) -> dict:
     for tag, members in groups.items():
         if len(members) == 1:
             only = members[0]
-            node[tag] = only.text.strip() if _is_leaf(only) else _element_node(only)
+            node[tag] = only.text.strip() if _is_leaf(only) else element_node(only)
         elif all(_is_leaf(m) for m in members):
             node[tag] = [m.text.strip() for m in members]
         else:
-            node[tag] = [_element_node(m) if not _is_leaf(m) else {TEXT: m.text.strip()}
+            node[tag] = [element_node(m) if not _is_leaf(m) else {TEXT: m.text.strip()}
                          for m in members]
     return node
 

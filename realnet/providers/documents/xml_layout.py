@@ -82,29 +82,25 @@ def carry_over(old: Any, new: Any, *, level: int, space: str, pretty: bool) -> N
     same element as the file had it, held beyond them: comments and processing
     instructions in their places, the order of its children (the nodes group them by
     name), its text between the children when that did not change, and its line breaks
-    and indentation (new elements are indented like their siblings). Children are the
-    same when they have the same name and count among their like-named siblings."""
-    fresh: dict[tuple[str, int], Any] = {}
-    counts: dict[str, int] = {}
-    for child in new:
-        fresh[(child.tag, counts.setdefault(child.tag, 0))] = child
-        counts[child.tag] += 1
+    and indentation (new elements are indented like their siblings). Which children are
+    the same: see :func:`_pair_up`."""
+    partner = _pair_up(old, new)
     order: list[Any] = []
     pairs: list[tuple[Any, Any]] = []
-    seen: dict[str, int] = {}
     for child in old:
         if not isinstance(child.tag, str):  # a comment or a processing instruction
             order.append(child)
             continue
-        match = fresh.pop((child.tag, seen.setdefault(child.tag, 0)), None)
-        seen[child.tag] += 1
+        match = partner.get(id(child))
         if match is not None:
             carry_over(child, match, level=level + 1, space=space, pretty=pretty)
             match.tail = child.tail
             pairs.append((child, match))
             order.append(match)
-    for (tag, _), child in fresh.items():  # new elements: after the last of their name, else at the end
-        last = max((i for i, c in enumerate(order) if c.tag == tag), default=len(order) - 1)
+    matched = {id(now) for _, now in pairs}
+    added = [child for child in new if id(child) not in matched]
+    for child in added:  # new elements: after the last of their name, else at the end
+        last = max((i for i, c in enumerate(order) if c.tag == child.tag), default=len(order) - 1)
         order.insert(last + 1, child)
     new[:] = order
     if not len(new):
@@ -123,8 +119,44 @@ def carry_over(old: Any, new: Any, *, level: int, space: str, pretty: bool) -> N
                     now.tail = None
     carried = {id(was): now for was, now in pairs}
     old_last = carried.get(id(old[-1]), old[-1]) if len(old) else None  # a comment stays itself
-    _lay_out(old, new, list(fresh.values()), old_last if old_last in order else None, level=level,
+    _lay_out(old, new, added, old_last if old_last in order else None, level=level,
              space=space, pretty=pretty)
+
+
+def _pair_up(old: Any, new: Any) -> dict[int, Any]:
+    """Which of ``new``'s children each element child of ``old`` became (by ``id``). Among
+    like-named siblings, as many as before pair up in order (values changed in place);
+    when some came or went, the two lists are aligned on unchanged content (difflib), so
+    that a removed element takes its comments with it, and the changed ones in between
+    pair up in order."""
+    import difflib
+    import json
+
+    from realnet.providers.documents.codecs import element_node
+
+    def by_tag(parent: Any) -> dict[str, list[Any]]:
+        groups: dict[str, list[Any]] = {}
+        for child in parent:
+            if isinstance(child.tag, str):
+                groups.setdefault(child.tag, []).append(child)
+        return groups
+
+    def content(element: Any) -> str:
+        return json.dumps(element_node(element), sort_keys=True, ensure_ascii=False)
+
+    partner: dict[int, Any] = {}
+    fresh = by_tag(new)
+    for tag, before in by_tag(old).items():
+        after = fresh.get(tag, [])
+        if len(before) == len(after):
+            partner.update((id(was), now) for was, now in zip(before, after, strict=True))
+            continue
+        aligned = difflib.SequenceMatcher(None, [content(e) for e in before], [content(e) for e in after],
+                                          autojunk=False)
+        for op, i1, i2, j1, j2 in aligned.get_opcodes():
+            if op in ("equal", "replace"):
+                partner.update((id(was), now) for was, now in zip(before[i1:i2], after[j1:j2], strict=False))
+    return partner
 
 
 def _blank(text: str | None) -> bool:
