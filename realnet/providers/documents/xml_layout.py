@@ -8,10 +8,12 @@ the file's root; :func:`carry_over` gives them to the root rebuilt from the node
 
 from __future__ import annotations
 
+import difflib
+import json
 import re
 from typing import Any
 
-from realnet.providers.documents.codecs import own_text
+from realnet.providers.documents.codecs import element_node, own_text
 
 
 def as_written(original: bytes) -> tuple[Any, str, str] | None:
@@ -38,12 +40,16 @@ def as_written(original: bytes) -> tuple[Any, str, str] | None:
     return root, prolog + "\n" if prolog else "", "\n" + epilog if epilog else ""
 
 
+_SPACE = re.compile(r"\s*")
+
+
 def _prolog_end(text: str) -> int:
     """Where the root element starts: after the declaration, comments, processing
-    instructions and a document type declaration."""
+    instructions and a document type declaration. (Positions, not slices: a document
+    may be tens of megabytes.)"""
     at = 0
     while True:
-        at = len(text) - len(text[at:].lstrip())
+        at = _SPACE.match(text, at).end()  # type: ignore[union-attr] - \s* always matches
         if text.startswith("<?", at):
             end = text.find("?>", at)
             at = -1 if end < 0 else end + 2
@@ -65,15 +71,16 @@ def _epilog_start(text: str) -> int:
     """Where the comments and processing instructions after the root element start."""
     end = len(text)
     while True:
-        stripped = text[:end].rstrip()
-        if stripped.endswith("-->"):
-            start = stripped.rfind("<!--")
-        elif stripped.endswith("?>"):
-            start = stripped.rfind("<?")
+        while end and text[end - 1].isspace():
+            end -= 1
+        if text.endswith("-->", 0, end):
+            start = text.rfind("<!--", 0, end)
+        elif text.endswith("?>", 0, end):
+            start = text.rfind("<?", 0, end)
         else:
-            return len(stripped)
+            return end
         if start < 0:
-            return len(stripped)
+            return end
         end = start
 
 
@@ -84,21 +91,26 @@ def carry_over(old: Any, new: Any, *, level: int, space: str, pretty: bool) -> N
     name), its text between the children when that did not change, and its line breaks
     and indentation (new elements are indented like their siblings). Which children are
     the same: see :func:`_pair_up`."""
-    partner = _pair_up(old, new)
+    if not len(old) and not len(new):  # a value: its text is the node's
+        return
+    before = [c for c in old if isinstance(c.tag, str)]
+    after = list(new)
+    if len(before) == len(after) and all(b.tag == a.tag for b, a in zip(before, after, strict=True)):
+        partner = {id(b): a for b, a in zip(before, after, strict=True)}  # the same names in the same order
+    else:
+        partner = _pair_up(before, after)
     order: list[Any] = []
     pairs: list[tuple[Any, Any]] = []
     for child in old:
-        if not isinstance(child.tag, str):  # a comment or a processing instruction
-            order.append(child)
-            continue
         match = partner.get(id(child))
         if match is not None:
             carry_over(child, match, level=level + 1, space=space, pretty=pretty)
             match.tail = child.tail
             pairs.append((child, match))
             order.append(match)
-    matched = {id(now) for _, now in pairs}
-    added = [child for child in new if id(child) not in matched]
+        elif not isinstance(child.tag, str):  # a comment or a processing instruction
+            order.append(child)
+    added = [] if len(pairs) == len(after) else [c for c in after if id(c) not in {id(n) for _, n in pairs}]
     for child in added:  # new elements: after the last of their name, else at the end
         last = max((i for i, c in enumerate(order) if c.tag == child.tag), default=len(order) - 1)
         order.insert(last + 1, child)
@@ -117,46 +129,47 @@ def carry_over(old: Any, new: Any, *, level: int, space: str, pretty: bool) -> N
             for _, now in pairs:
                 if not _blank(now.tail):
                     now.tail = None
+    if not added and len(pairs) == len(before):
+        # The same children in the same places: each kept its own line break.
+        if _blank(new.text) and _blank(old.text):
+            new.text = old.text
+        return
     carried = {id(was): now for was, now in pairs}
     old_last = carried.get(id(old[-1]), old[-1]) if len(old) else None  # a comment stays itself
     _lay_out(old, new, added, old_last if old_last in order else None, level=level,
              space=space, pretty=pretty)
 
 
-def _pair_up(old: Any, new: Any) -> dict[int, Any]:
-    """Which of ``new``'s children each element child of ``old`` became (by ``id``). Among
-    like-named siblings, as many as before pair up in order (values changed in place);
-    when some came or went, the two lists are aligned on unchanged content (difflib), so
-    that a removed element takes its comments with it, and the changed ones in between
-    pair up in order."""
-    import difflib
-    import json
-
-    from realnet.providers.documents.codecs import element_node
-
-    def by_tag(parent: Any) -> dict[str, list[Any]]:
-        groups: dict[str, list[Any]] = {}
-        for child in parent:
-            if isinstance(child.tag, str):
-                groups.setdefault(child.tag, []).append(child)
-        return groups
-
-    def content(element: Any) -> str:
-        return json.dumps(element_node(element), sort_keys=True, ensure_ascii=False)
-
+def _pair_up(before: list[Any], after: list[Any]) -> dict[int, Any]:
+    """Which of the new children (``after``) each element child of the old element
+    (``before``) became, by ``id``. Among like-named siblings, as many as before pair up
+    in order (values changed in place); when some came or went, the two lists are aligned
+    on unchanged content (difflib), so that a removed element takes its comments with it,
+    and the changed ones in between pair up in order."""
     partner: dict[int, Any] = {}
-    fresh = by_tag(new)
-    for tag, before in by_tag(old).items():
-        after = fresh.get(tag, [])
-        if len(before) == len(after):
-            partner.update((id(was), now) for was, now in zip(before, after, strict=True))
+    fresh = _by_tag(after)
+    for tag, was in _by_tag(before).items():
+        now = fresh.get(tag, [])
+        if len(was) == len(now):
+            partner.update((id(b), a) for b, a in zip(was, now, strict=True))
             continue
-        aligned = difflib.SequenceMatcher(None, [content(e) for e in before], [content(e) for e in after],
+        aligned = difflib.SequenceMatcher(None, [_content(e) for e in was], [_content(e) for e in now],
                                           autojunk=False)
         for op, i1, i2, j1, j2 in aligned.get_opcodes():
             if op in ("equal", "replace"):
-                partner.update((id(was), now) for was, now in zip(before[i1:i2], after[j1:j2], strict=False))
+                partner.update((id(b), a) for b, a in zip(was[i1:i2], now[j1:j2], strict=False))
     return partner
+
+
+def _by_tag(elements: list[Any]) -> dict[str, list[Any]]:
+    groups: dict[str, list[Any]] = {}
+    for element in elements:
+        groups.setdefault(element.tag, []).append(element)
+    return groups
+
+
+def _content(element: Any) -> str:
+    return json.dumps(element_node(element), sort_keys=True, ensure_ascii=False)
 
 
 def _blank(text: str | None) -> bool:
