@@ -183,6 +183,8 @@ def register(group: click.Group) -> None:
         local = Path(destination) if destination is not None else Path(item.name)
         if local.is_dir():
             local = local / item.name
+        if local.exists() and not local.is_file():  # a device, a pipe: renaming over it would replace it
+            raise RealnetError(f"{local}: not a regular file; fetch writes files ('-' for standard output)")
         if local.exists() and not force:
             raise RealnetError(f"{local}: exists (use -f to overwrite)")
         written = _download(session, item, chunks, local)

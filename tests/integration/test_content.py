@@ -267,6 +267,20 @@ def test_fetch_json_output(cli, store, tmp_path):
                                       "sha256": sha(b"abc")}
 
 
+def test_fetch_never_replaces_what_is_not_a_regular_file(cli, store, tmp_path):
+    put_bytes(cli, tmp_path, "/f.bin", b"abc")
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    for target in (pipe, tmp_path / "link-to-pipe"):
+        if target.name.startswith("link"):
+            target.symlink_to(pipe)
+        refused = cli("fetch", "/f.bin", str(target), "-f")
+        assert refused.code == 1
+        assert refused.err == f"realnet: {target}: not a regular file; fetch writes files ('-' for standard output)\n"
+    assert pipe.is_fifo() and (tmp_path / "link-to-pipe").is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir() if "realnet-part" in p.name) == []
+
+
 def test_put_json_output_lists_the_item(cli, store, tmp_path):
     source = tmp_path / "a.txt"
     source.write_bytes(b"hello\n")
