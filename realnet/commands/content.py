@@ -281,7 +281,10 @@ def _download(session: Session, item: Any, chunks: Iterator[bytes], local: Path)
                 copied = chunks.copy_into(out.fileno())
                 written, sha = copied.size, copied.hexdigest()
             else:
-                written, sha = _write_hashed(out, chunks, bar, task)
+                from realnet.storage.base import write_hashed
+
+                advance = (lambda moved: bar.advance(task, moved)) if bar is not None else None
+                written, sha = write_hashed(out, chunks, unwritable=lambda e: e, on_chunk=advance)
         if expected_size is not None and written != expected_size:
             raise StoreError(f"{item.path}: got {written} bytes, expected {expected_size}; "
                              "nothing was written")
@@ -295,19 +298,3 @@ def _download(session: Session, item: Any, chunks: Iterator[bytes], local: Path)
             partial.unlink()
     return written
 
-
-def _write_hashed(out: Any, chunks: Iterator[bytes], bar: Any, task: Any) -> tuple[int, str]:
-    """Write the chunks, hashing them on a helper thread: their size and SHA-256."""
-    from realnet.storage.base import BackgroundSha256
-
-    written = 0
-    with BackgroundSha256() as digest:
-        for chunk in chunks:
-            digest.update(chunk)
-            view = memoryview(chunk)
-            while view:  # unbuffered writes may be short
-                view = view[out.write(view):]
-            written += len(chunk)
-            if bar is not None:
-                bar.advance(task, len(chunk))
-    return written, digest.hexdigest()

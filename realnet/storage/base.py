@@ -14,8 +14,9 @@ import re
 import threading
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from realnet.core.errors import ValidationError
 
@@ -61,6 +62,27 @@ class BackgroundSha256:
 
     def __exit__(self, *exc: object) -> None:
         self.hexdigest()  # stops the thread, also on an error
+
+
+def write_hashed(out: Any, chunks: Iterable[bytes], *, unwritable: Callable[[OSError], BaseException],
+                 on_chunk: Callable[[int], object] | None = None) -> tuple[int, str]:
+    """Write ``chunks`` to the unbuffered file ``out``, hashing them on a helper thread:
+    their size and SHA-256. A write error becomes ``unwritable(error)``; an error of the
+    chunks themselves passes as it is."""
+    size = 0
+    with BackgroundSha256() as digest:
+        for chunk in chunks:
+            digest.update(chunk)
+            size += len(chunk)
+            view = memoryview(chunk)
+            try:
+                while view:  # unbuffered writes may be short
+                    view = view[out.write(view):]
+            except OSError as e:
+                raise unwritable(e) from None
+            if on_chunk is not None:
+                on_chunk(len(chunk))
+    return size, digest.hexdigest()
 
 
 class HashingReader:

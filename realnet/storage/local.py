@@ -13,11 +13,11 @@ from pathlib import Path
 from realnet.core.errors import NotFound, StoreError
 from realnet.storage.base import (
     KEY,
-    BackgroundSha256,
     ContentStore,
     Stored,
     check_key,
     new_key,
+    write_hashed,
 )
 from realnet.storage.filebytes import FileBytes
 
@@ -117,21 +117,11 @@ class LocalContent(ContentStore):
 
 
 def _write_chunks(out, chunks: Iterable[bytes], store: LocalContent) -> tuple[int, str]:
-    """Write and hash the chunks (the hash on a helper thread), and make them durable:
-    their size and SHA-256. A full disk is a StoreError naming the setting."""
-    size = 0
-    with BackgroundSha256() as digest:
-        for chunk in chunks:
-            digest.update(chunk)
-            size += len(chunk)
-            view = memoryview(chunk)
-            try:
-                while view:  # unbuffered writes may be short
-                    view = view[out.write(view):]
-            except OSError as e:
-                raise store._unusable(e) from None
-        _durable(out, store)
-    return size, digest.hexdigest()
+    """Write and hash the chunks, and make them durable: their size and SHA-256. A full
+    disk is a StoreError naming the setting."""
+    written = write_hashed(out, chunks, unwritable=store._unusable)
+    _durable(out, store)
+    return written
 
 
 def _durable(out, store: LocalContent) -> None:
