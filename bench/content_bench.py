@@ -19,15 +19,16 @@ temporary folder and the storage settings in the environment, on two content sto
    records the SHA-256 and a fetch checks it, so neither can take less than that; the
    report prints the highest ratio to copyfile that this floor leaves possible.
 
-Every baseline runs as a process of the same kind: this script with a hidden
-``--baseline-*`` mode, started the same way, so that both sides pay for a process
-start-up. Each child is started and reaped (``os.wait4``: its own maximum RSS and CPU
+Every baseline runs as a process of the same kind, started the same way, so that both
+sides pay for a process start-up: ``bench/_content_baselines.py MODE``, which imports
+nothing but what its transfer needs, as a plain copy program would. Each child is
+started and reaped (``os.wait4``: its own maximum RSS and CPU
 time) by a bare interpreter of a few MB, since Linux hands a parent's peak RSS down to
 the children it spawns. Printed for every transfer: wall time, MB/s (1 MB = 10⁶ bytes),
 MB/s with the start-up taken out (the wall time of the same command on a 1 KiB file
 subtracted, both sides alike), the child's CPU time, the S3 server's CPU time, the
 child's maximum RSS and its growth over a process that transfers nothing (``realnet ls
-/`` for Realnet, the script's ``--baseline-idle`` for the baseline) and over the 1 KiB
+/`` for Realnet, ``_content_baselines.py idle`` for the baseline) and over the 1 KiB
 transfer. Then the ratio realnet ÷ baseline of MB/s — target ≥ 0.70 — and Realnet's RSS
 growth — target < 64 MB. Runs alternate which side goes first; the best wall time of
 ``--rounds`` runs and the highest RSS are kept, after one untimed warm-up round (a fresh
@@ -81,55 +82,6 @@ STOP_TIMEOUT = 10.0
 REFERENCE_RUNS = 3
 MIN_NET = 0.05  # seconds: a transfer time after start-up below this is noise
 CREDENTIALS = ("bench", "bench")  # moto takes any
-
-
-# -- baseline children (this script with a hidden mode; standard library + boto3) --------
-def _raw_client() -> Any:
-    """A plain boto3 S3 client from the same REALNET_* settings Realnet reads."""
-    import boto3
-
-    return boto3.session.Session().client(
-        "s3", endpoint_url=os.environ["REALNET_AWS_ENDPOINT_URL"],
-        region_name=os.environ.get("REALNET_STORAGE_S3_REGION", REGION),
-        aws_access_key_id=os.environ["REALNET_STORAGE_S3_KEY"],
-        aws_secret_access_key=os.environ["REALNET_STORAGE_S3_SECRET"])
-
-
-def baseline(mode: str, args: list[str]) -> int:
-    if mode == "--baseline-idle":
-        return 0
-    if mode == "--baseline-upload":  # FILE KEY
-        _raw_client().upload_file(args[0], os.environ["REALNET_STORAGE_S3_BUCKET"], args[1])
-    elif mode == "--baseline-download":  # KEY FILE
-        _raw_client().download_file(os.environ["REALNET_STORAGE_S3_BUCKET"], args[0], args[1])
-    elif mode == "--baseline-get":  # KEY FILE: one streamed GET, as Realnet reads
-        body = _raw_client().get_object(Bucket=os.environ["REALNET_STORAGE_S3_BUCKET"], Key=args[0])["Body"]
-        with open(args[1], "wb") as out:
-            for chunk in body.iter_chunks(1 << 20):
-                out.write(chunk)
-    elif mode == "--baseline-sha256":  # FILE: hash it and write nothing, the fastest way hashlib can
-        import mmap
-
-        digest, window = hashlib.sha256(), 8 << 20  # mapped a window at a time, as Realnet does
-        with open(args[0], "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            for offset in range(0, size, window):
-                with mmap.mmap(handle.fileno(), min(window, size - offset), access=mmap.ACCESS_READ,
-                               offset=offset) as mapped:
-                    digest.update(mapped)
-        digest.hexdigest()
-    elif mode in ("--baseline-copy", "--baseline-copy-fsync"):  # SRC DST
-        shutil.copyfile(args[0], args[1])
-        if mode == "--baseline-copy-fsync":
-            with open(args[1], "rb+") as out:
-                os.fsync(out.fileno())
-    else:
-        raise SystemExit(f"unknown mode {mode}")
-    return 0
-
-
-BASELINE_MODES = ("--baseline-idle", "--baseline-upload", "--baseline-download", "--baseline-get",
-                  "--baseline-copy", "--baseline-copy-fsync", "--baseline-sha256")
 
 
 # -- children, measured --------------------------------------------------------------
@@ -358,7 +310,7 @@ def measure_backend(name: str, env: dict[str, str], work: Path, source: Path, so
                     client: Any = None) -> tuple[list[Case], dict[str, list[Run]]]:
     """Upload and download cases of one backend (``client``: a boto3 client for S3, else local)."""
     realnet = [sys.executable, "-m", "realnet"]
-    me = [sys.executable, str(Path(__file__).resolve())]
+    me = [sys.executable, str(Path(__file__).resolve().parent / "_content_baselines.py")]
     out = work / "out.bin"
 
     quiet_run([*realnet, "ls", "/"], env, work)  # initialises the store
@@ -366,7 +318,7 @@ def measure_backend(name: str, env: dict[str, str], work: Path, source: Path, so
     references: dict[str, list[Run]] = {"realnet ls /": [], "idle": []}
     for _ in range(REFERENCE_RUNS):
         references["realnet ls /"].append(run_child([*realnet, "ls", "/"], env, work))
-        references["idle"].append(run_child([*me, "--baseline-idle"], env, work))
+        references["idle"].append(run_child([*me, "idle"], env, work))
 
     def stored_file(path: str) -> Path:
         """The content file of a File item in the local content folder."""
@@ -398,11 +350,11 @@ def measure_backend(name: str, env: dict[str, str], work: Path, source: Path, so
             ups: list[tuple[Side, list[str], Path | None]] = [
                 (up_realnet, [*realnet, "put", str(data), item], None)]
             if client is not None:
-                ups.append((up_base[0], [*me, "--baseline-upload", str(data), raw_key], None))
+                ups.append((up_base[0], [*me, "upload", str(data), raw_key], None))
             else:
-                ups.append((up_base[0], [*me, "--baseline-copy", str(data), str(out)], out))
-                ups.append((up_base[1], [*me, "--baseline-copy-fsync", str(data), str(out)], out))
-                ups.append((up_base[2], [*me, "--baseline-sha256", str(data)], None))
+                ups.append((up_base[0], [*me, "copy", str(data), str(out)], out))
+                ups.append((up_base[1], [*me, "copy-fsync", str(data), str(out)], out))
+                ups.append((up_base[2], [*me, "sha256", str(data)], None))
             for side, argv, written in ups[::-1] if n % 2 else ups:
                 run = timed(argv)
                 if n >= warmup:
@@ -412,11 +364,11 @@ def measure_backend(name: str, env: dict[str, str], work: Path, source: Path, so
             # download: of what this round uploaded
             downs: list[tuple[Side, list[str]]] = [(down_realnet, [*realnet, "fetch", item, str(out)])]
             if client is not None:
-                downs.append((down_base[0], [*me, "--baseline-download", raw_key, str(out)]))
-                downs.append((down_base[1], [*me, "--baseline-get", raw_key, str(out)]))
+                downs.append((down_base[0], [*me, "download", raw_key, str(out)]))
+                downs.append((down_base[1], [*me, "get", raw_key, str(out)]))
             else:
-                downs.append((down_base[0], [*me, "--baseline-copy", str(stored_file(item)), str(out)]))
-                downs.append((down_base[1], [*me, "--baseline-sha256", str(stored_file(item))]))
+                downs.append((down_base[0], [*me, "copy", str(stored_file(item)), str(out)]))
+                downs.append((down_base[1], [*me, "sha256", str(stored_file(item))]))
             for side, argv in downs[::-1] if n % 2 else downs:
                 run = timed(argv)
                 if n >= warmup:
@@ -493,8 +445,6 @@ def report(number: int, case: Case, size: int, references: dict[str, list[Run]])
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
-    if args_in and args_in[0] in BASELINE_MODES:
-        return baseline(args_in[0], args_in[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, help="MB to transfer (default 200, quick 20)")
     parser.add_argument("--rounds", type=int, help="runs of each transfer, best kept (default 2, quick 1)")
@@ -543,14 +493,14 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"after {warmup} untimed warm-up round(s), highest RSS; "
           f"{os.cpu_count()} CPUs")
     print(f"realnet: `python -m realnet put SRC {BIG}` / `fetch {BIG} OUT` as fresh processes; baselines: "
-          "this script as a fresh process (boto3 upload_file/download_file, default TransferConfig; "
-          "shutil.copyfile); every output checked against the source's sha256")
+          "bench/_content_baselines.py as a fresh process (boto3 upload_file/download_file, "
+          "default TransferConfig; shutil.copyfile); every output checked against the source's sha256")
     if "s3" in backends:
         print(f"S3: moto {version('moto')} server in its own process on {HOST}, boto3 {version('boto3')}, "
               f"botocore {version('botocore')}")
     print("columns: net MB/s = size ÷ (wall − wall of the same command on a 1 KiB file); CPU s of the "
           "command's process; S3 CPU s of the moto server meanwhile; max RSS, its growth over a process "
-          "that transfers nothing (`realnet ls /`, or the script's idle mode) and over the 1 KiB "
+          "that transfers nothing (`realnet ls /`, or the baselines' idle mode) and over the 1 KiB "
           "transfer, MB")
     number = 0
     for cases, references in results:
