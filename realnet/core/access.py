@@ -121,9 +121,11 @@ def read_roots(identity: Identity, acl: AclMap) -> tuple[str, ...]:
 class Visibility:
     """What a listing may return: items owned by ``owner`` or lying within one of ``roots``.
 
-    Providers turn it into a condition of the query itself."""
+    ``owner`` is None for the caller without a token: items recorded as owned by
+    ``anonymous`` give nobody owner rights. Providers turn it into a condition of the
+    query itself."""
 
-    owner: str
+    owner: str | None
     roots: Sequence[str]
 
 

@@ -176,7 +176,7 @@ class Context:
     def ensure_initialized(self) -> None:
         """A new, empty store is initialized on first use, so the embedded default needs no step."""
         if not self.store.exists(TYPES_FOLDER):
-            self.init()
+            self._initialize()
 
     def _load_types(self) -> TypeRegistry:
         self.ensure_initialized()
@@ -199,13 +199,31 @@ class Context:
             instance = self._resource_instances[key] = self.resources.get(module)(self)
         return instance
 
+    def readable_types(self) -> list[TypeDef]:
+        """The type definitions the principal may read (``/types/NAME``), by name: what the
+        API lists, so that a caller the ACL of /types leaves out learns none of them."""
+        ordered = sorted(self.types, key=lambda t: t.name)
+        if self.guard.is_admin:
+            return ordered
+        items = self.provider.get_many([paths.join(TYPES_FOLDER, t.name) for t in ordered])
+        return [t for t in ordered if (item := items.get(paths.join(TYPES_FOLDER, t.name))) is not None
+                and "read" in self.guard.permissions(item)]
+
     @property
     def home(self) -> str:
         return paths.join(HOME_FOLDER, self.principal)
 
     # -- initialization ----------------------------------------------------------
     def init(self) -> InitReport:
-        """Load the initialization files into the store; running it again upgrades in place."""
+        """Load the initialization files into the store; running it again upgrades in place.
+
+        It rewrites /types and restores the initial items as the administrator, so on a
+        store already initialized only administrators may run it."""
+        if self.store.exists(TYPES_FOLDER):
+            self.guard.require_admin("init")
+        return self._initialize()
+
+    def _initialize(self) -> InitReport:
         plan = load_plan(self.init_directories, known_modules=self.resources.names())
         return self._apply(plan)
 
@@ -292,9 +310,11 @@ class Context:
             return self.guard.require(item, "read")
         except NotFound:
             visible = self.guard.visibility(item.path)
+            owner = self.guard.owner
             if visible is not None and (
                 any(r != item.path for r in visible.roots)
-                or self.provider.count_subtree(item.path, visible=Visibility(self.principal, ())) > 0
+                or (owner is not None
+                    and self.provider.count_subtree(item.path, visible=Visibility(owner, ())) > 0)
             ):
                 return item
             raise
@@ -539,11 +559,21 @@ class Context:
 
         with self.provider.transaction():
             self.guard.require(self.provider.get(path), "delete")
+            self._require_whole_subtree(path)
             keys = content.keys_below(self, path) if self.content is not None else []
             count = self.provider.delete(path, recursive=recursive)
         self._after_write(path)
         content.release(self, keys)
         return count
+
+    def _require_whole_subtree(self, path: str) -> None:
+        """Refuse to copy, move or delete a subtree holding items the principal may not read:
+        they would be revealed (by a count, or by landing where the principal's grants reach)
+        or go unseen."""
+        visible = self.guard.visibility(path)
+        if visible is not None and \
+                self.provider.count_subtree(path, visible=visible) != self.provider.count_subtree(path):
+            raise PermissionDenied(f"{path}: {self.principal} cannot read everything below it")
 
     def delete_many(self, targets: Sequence[str], *, recursive: bool = False) -> int:
         """Delete several items (with ``recursive``, their subtrees) in one transaction: all
@@ -566,9 +596,7 @@ class Context:
         target = paths.normalize(target)
         with self.provider.transaction():
             item = self.guard.require(self.provider.get(source), "read" if copy else "delete")
-            if copy and not self.guard.is_admin and \
-                    self.count_below(source) != self.provider.count_subtree(source):
-                raise PermissionDenied(f"{source}: {self.principal} cannot read everything below it")
+            self._require_whole_subtree(source)
             if not copy and source in BUILTIN_FOLDERS:
                 raise ValidationError(f"{source}: a built-in folder cannot be moved")
             existing = self._exists_for_me(target)

@@ -122,4 +122,10 @@ class Guard:
         roots = read_roots(self.identity, self.acl)
         if any(paths.is_within(root, top) for top in roots):
             return None
-        return Visibility(owner=self.principal, roots=tuple(r for r in roots if paths.is_within(r, root)))
+        return Visibility(owner=self.owner, roots=tuple(r for r in roots if paths.is_within(r, root)))
+
+    @property
+    def owner(self) -> str | None:
+        """The owner name whose items the principal holds every permission on; None for
+        ``anonymous`` (see :func:`effective`)."""
+        return None if self.principal == ANONYMOUS else self.principal

@@ -206,7 +206,7 @@ def plan_import(context: Context, doc: Any, path: str, *, source: str = "import"
         resource = resources.get(type_name)
         if resource is None:
             resource = resources[type_name] = context.resource(type_name)
-        resource.validate(item_path, checked)
+        resource.check(item_path, type_name, checked)  # the same checks as create, mounts' included
         context.seal(type_name, checked, list(checked), keep_ciphertext=context.guard.is_admin)
         for stamp in ("created", "updated"):
             if entry.get(stamp) is not None and not isinstance(entry[stamp], str):

@@ -18,7 +18,8 @@ from realnet.providers.sql import cursors
 def visible_to(item: Item, visible: Visibility | None) -> bool:
     if visible is None:
         return True
-    return item.owner == visible.owner or any(paths.is_within(item.path, r) for r in visible.roots)
+    owned = visible.owner is not None and item.owner == visible.owner
+    return owned or any(paths.is_within(item.path, r) for r in visible.roots)
 
 
 def _sort_key(column: str):

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from realnet.core import paths
-from realnet.core.access import ADMINS, ALL, BUILTIN_GROUPS, PERMISSIONS
+from realnet.core.access import ADMINS, ALL, ANONYMOUS, BUILTIN_GROUPS, PERMISSIONS
 from realnet.core.context import LOCAL_ADMIN
 from realnet.core.errors import (
     AlreadyExists,
@@ -84,17 +84,18 @@ def check_name(name: str, what: str) -> str:
 MAX_LIFETIME = timedelta(days=36_500)
 
 
-def parse_duration(text: str) -> timedelta:
+def parse_duration(text: str, field: str = "--expires") -> timedelta:
+    """``30m``, ``12h``, ``30d``, ``8w`` …; errors name ``field`` (the flag, or ``body.expires``)."""
     match = DURATION.match(text.strip().lower())
     if not match or int(match.group(1)) == 0:
-        raise ValidationError(f"--expires {text!r}: expected a duration such as 30m, 12h, 30d or 8w")
+        raise ValidationError(f"{field} {text!r}: expected a duration such as 30m, 12h, 30d or 8w")
     try:
         lifetime = timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
     except OverflowError:
         lifetime = MAX_LIFETIME * 2
     if lifetime > MAX_LIFETIME:
-        raise ValidationError(f"--expires {text!r}: at most 100 years "
-                              "(without --expires a token never expires)")
+        raise ValidationError(f"{field} {text!r}: at most 100 years "
+                              f"(without {field} a token never expires)")
     return lifetime
 
 
@@ -125,6 +126,8 @@ class Directory:
 
         self.context.guard.require_admin("user add")
         check_name(name, "account")
+        if name == ANONYMOUS:  # a token or login for it would act as the unauthenticated caller
+            raise ValidationError(f"{name}: a reserved name (the caller without a token)")
         if name in BUILTIN_GROUPS or self.provider.exists(paths.join(GROUPS, name)):
             raise AlreadyExists(f"{name} (a group of that name exists)")
         attributes: dict[str, Any] = {"kind": kind}
@@ -170,6 +173,8 @@ class Directory:
         self.context.guard.require_admin("user rm")
         if name == self.context.principal:
             raise ValidationError(f"{name}: you cannot remove the account you act as")
+        if name == LOCAL_ADMIN:  # the local shell and CLI act as it
+            raise ValidationError(f"{name}: the built-in administrator account cannot be removed")
         item = self.account(name)
         home = paths.join(HOME, name)
         with self.context.transaction():
@@ -180,10 +185,7 @@ class Directory:
                     self.provider.update(group.path, {**group.attributes, "members": members})
             for token in self._tokens_of(name):
                 self.provider.delete(token.path)
-            principal = f"user:{name}"
-            for path, entries in self.provider.acl_entries().items():
-                if any(e.get("principal") == principal for e in entries):
-                    self.provider.set_acl(path, [e for e in entries if e.get("principal") != principal])
+            self._drop_acl_entries(f"user:{name}")
             self.provider.delete(item.path)
             reassigned = self.provider.reassign_owner(name, self.context.principal)
         kept = self.provider.exists(home)
@@ -192,6 +194,11 @@ class Directory:
             kept = False
         return {"removed": name, "owned_items_passed_to": self.context.principal, "reassigned": reassigned,
                 "home": home, "home_kept": kept}
+
+    def _drop_acl_entries(self, principal: str) -> None:
+        for path, entries in self.provider.acl_entries([principal]).items():
+            if any(e.get("principal") == principal for e in entries):
+                self.provider.set_acl(path, [e for e in entries if e.get("principal") != principal])
 
     def set_password(self, name: str, password: str, *, allow_weak: bool = False) -> None:
         from realnet.security.passwords import check_policy, hash_password
@@ -244,7 +251,10 @@ class Directory:
         self.context.guard.require_admin("group rm")
         if name in BUILTIN_GROUPS:
             raise ValidationError(f"{name}: a built-in group cannot be removed")
-        self.provider.delete(self.group(name).path)
+        item = self.group(name)
+        with self.context.transaction():  # its grants must not come back with a new group of that name
+            self._drop_acl_entries(f"group:{name}")
+            self.provider.delete(item.path)
 
     def change_membership(self, group: str, account: str, *, add: bool) -> Item:
         self.context.guard.require_admin("group member")
@@ -262,6 +272,9 @@ class Directory:
                     raise NotFound(account, f"not a member of {group}")
                 if group == ADMINS and account == self.context.principal:
                     raise ValidationError(f"{account}: you cannot remove yourself from {ADMINS}")
+                if group == ADMINS and account == LOCAL_ADMIN:
+                    raise ValidationError(f"{account}: the built-in administrator stays in {ADMINS} "
+                                          "(the local shell and CLI act as it)")
                 members.remove(account)
             updated = self.provider.update(item.path, {**current.attributes, "members": sorted(members)})
         self.context.refresh()
@@ -275,7 +288,8 @@ class Directory:
         if account != self.context.principal:
             self.context.guard.require_admin(what)
 
-    def create_token(self, account: str, label: str, *, expires: str | None) -> IssuedToken:
+    def create_token(self, account: str, label: str, *, expires: str | None,
+                     expires_field: str = "--expires") -> IssuedToken:
         from realnet.security.tokens import digest, new_token
 
         self._may_manage_tokens(account, "token create")
@@ -284,7 +298,7 @@ class Directory:
         if any(t.attributes.get("label") == label for t in self._tokens_of(account)):
             raise AlreadyExists(f"token {label} of {account}")
         token = new_token()
-        until = _stamp(_now() + parse_duration(expires)) if expires else None
+        until = _stamp(_now() + parse_duration(expires, expires_field)) if expires else None
         attributes = {"account": account, "label": label, "revoked": False}
         if until:
             attributes["expires"] = until

@@ -12,11 +12,15 @@ def visibility_condition(visible: Visibility | None, mark: str) -> tuple[str, li
     """``(sql, params)`` to AND into a query over ``items``; ``mark`` is the placeholder."""
     if visible is None:
         return "", []
-    parts = [f"owner = {mark}"]
-    params: list[Any] = [visible.owner]
+    parts, params = [], []
+    if visible.owner is not None:
+        parts.append(f"owner = {mark}")
+        params.append(visible.owner)
     for root in visible.roots:
         if root == paths.ROOT:
             return "", []
         parts.append(f"path = {mark} OR (path >= {mark} AND path < {mark})")
         params += [root, root + "/", root + "0"]
+    if not parts:
+        return "1 = 0", []  # nothing owned, no grant: nothing shows
     return "(" + " OR ".join(parts) + ")", params

@@ -264,16 +264,17 @@ class Api:
     async def list_types(self, request: Request) -> Response:
         rq.query(request, {})
         return await self.run(request, lambda context: json_response(dumps(
-            {"types": [t.to_dict() for t in sorted(context.types, key=lambda t: t.name)]})))
+            {"types": [t.to_dict() for t in context.readable_types()]})))
 
     async def get_type(self, request: Request) -> Response:
         rq.query(request, {})
         name = request.path_params["name"]
 
         def work(context: Context) -> Response:
-            if name not in context.types:
+            shown = next((t for t in context.readable_types() if t.name == name), None)
+            if shown is None:
                 raise NotFound(f"type {name}", "no such type")
-            return json_response(dumps(context.types.get(name).to_dict()))
+            return json_response(dumps(shown.to_dict()))
 
         return await self.run(request, work)
 
@@ -298,7 +299,8 @@ class Api:
         body = await rq.json_body(request, {"name": str, "expires": str}, ("name",))
 
         def work(context: Context) -> Response:
-            issued = _directory(context).create_token(_me(context), body["name"], expires=body.get("expires"))
+            issued = _directory(context).create_token(_me(context), body["name"], expires=body.get("expires"),
+                                                      expires_field="body.expires")
             return json_response(dumps({"account": issued.account, "name": issued.label,
                                         "token": issued.token, "expires": issued.expires}), 201)
 
@@ -331,7 +333,8 @@ class Api:
             # The password was right: whatever goes wrong next is not a guess.
             self.limiter.succeeded(user, address, ticket)
             issued = directory.create_token(user, body.get("name") or _login_label(),
-                                            expires=body.get("expires") or "12h")
+                                            expires=body.get("expires") or "12h",
+                                            expires_field="body.expires")
             return {"account": issued.account, "name": issued.label, "token": issued.token,
                     "expires": issued.expires}
 
