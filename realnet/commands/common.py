@@ -40,9 +40,18 @@ def parse_assignments(pairs: Iterable[str], *, flag: str) -> dict[str, Any]:
 
 
 def expand(session: Session, pattern: str) -> list[str]:
-    """Resolve a path; a glob in its last segment expands to the matching children."""
+    """Resolve a path; a glob in its last segment expands to the matching children.
+
+    A path that names an existing item is that item, even when its name holds ``*``,
+    ``?`` or ``[``: ``rm 'report[1]'`` must not remove ``report1`` instead."""
     if not paths.has_glob(pattern):
         return [session.resolve(pattern)]
+    literal = session.resolve(pattern)
+    try:
+        session.context.get(literal)
+        return [literal]
+    except NotFound:
+        pass
     head, _, glob = pattern.rpartition("/")
     if paths.has_glob(head):
         raise UsageError(f"{pattern}: wildcards are supported in the last segment only")
