@@ -28,13 +28,17 @@ class Shell:
         self.last_status = 0
 
     # -- running commands --------------------------------------------------------
-    def execute(self, text: str, *, where: str = "") -> int:
-        """Run every command on one line; stop at the first failure. Returns the status."""
+    def execute(self, text: str, *, where: str = "", keep_going: bool = False) -> int:
+        """Run every command on one line; stop at the first failure unless ``keep_going``.
+        Returns the first failure's status, or 0."""
+        failed = 0
         for command in split_commands(text):
             status = self.execute_one(split_words(command), where=where)
             if status:
-                return status
-        return 0
+                failed = failed or status
+                if not keep_going:
+                    break
+        return failed
 
     def execute_one(self, words: list[str], *, where: str = "") -> int:
         if not words:
@@ -158,7 +162,7 @@ class Shell:
             number += 1
             where = f"{name}:{number}: " if name != "-c" else ""
             try:
-                status = self.execute(line, where=where)
+                status = self.execute(line, where=where, keep_going=keep_going)
             except UsageError as e:
                 self.session.stderr.write(f"{where}{e}\n")
                 status = 2

@@ -154,6 +154,14 @@ def test_keep_going_with_dash_c(home: Path) -> None:
     assert result.stderr == "ls: /nope: no such item\n"
 
 
+def test_keep_going_goes_on_within_one_dash_c_line(home: Path) -> None:
+    result = realnet(home, "shell", "--keep-going", "-c", "ls /nope; create /after --type Folder; pwd")
+    assert result.returncode == 1
+    assert result.stdout == "created /after\n/\n"
+    assert result.stderr == "ls: /nope: no such item\n"
+    assert exists(home, "/after")
+
+
 @pytest.mark.parametrize("script, prefix", [
     ("ls --bogus\n", "stdin:1: ls: "),
     ("frob\n", "stdin:1: frob: unknown command"),
