@@ -8,7 +8,7 @@ from realnet.commands import output as output_module
 from realnet.commands.common import expand, output_option, session_of
 from realnet.commands.output import ItemDetail, ItemList, Text, TreeView, Value
 from realnet.core import paths
-from realnet.core.errors import NotFound, RealnetError, ValidationError
+from realnet.core.errors import NotFound, RealnetError, UsageError, ValidationError
 from realnet.core.item import ORDERS
 
 TREE_LIMIT = 10_000
@@ -62,7 +62,7 @@ def register(group: click.Group) -> None:
         session = session_of(ctx)
         context = session.context
         if order not in ORDERS:
-            raise ValidationError(f"--order {order!r}: expected one of {', '.join(ORDERS)}")
+            raise UsageError(f"--order {order!r}: expected one of {', '.join(ORDERS)}")
         targets = expand(session, path)
         if len(targets) > 1 or targets[0] != session.resolve(path):
             found = [context.get(t) for t in targets]

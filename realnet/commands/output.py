@@ -8,7 +8,11 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from realnet.core.errors import ValidationError
 from realnet.core.item import Item
+
+#: How deep -o json and -o yaml nest: their writers recurse once per level.
+MAX_NESTED_LEVELS = 100
 
 FORMATS = ("table", "json", "yaml")
 
@@ -99,29 +103,44 @@ class TreeView:
         return children
 
     def data(self) -> Any:
+        """Nested ``{name, type, path, children}``; ``truncated`` at the top when items were
+        left out. Built without recursion; nesting deeper than MAX_NESTED_LEVELS is refused,
+        since JSON and YAML writers recurse once per level."""
         children = self._children()
-
-        def node(label: str, item: Item) -> dict[str, Any]:
-            out: dict[str, Any] = {"name": label, "type": item.type, "path": item.path}
-            kids = children.get(item.path, [])
-            if kids:
-                out["children"] = [node(k_label, k) for k_label, k in kids]
-            return out
-
-        return node(self.root.name or "/", self.root)
+        top: dict[str, Any] = {"name": self.root.name or "/", "type": self.root.type, "path": self.root.path}
+        pending = [(top, self.root.path, 0)]
+        while pending:
+            out, path, level = pending.pop()
+            kids = children.get(path, [])
+            if not kids:
+                continue
+            if level >= MAX_NESTED_LEVELS:
+                raise ValidationError(f"{self.root.path}: deeper than {MAX_NESTED_LEVELS} levels, more "
+                                      "than -o json or yaml can show (limit it with -L)")
+            out["children"] = []
+            for label, kid in kids:
+                shown = {"name": label, "type": kid.type, "path": kid.path}
+                out["children"].append(shown)
+                pending.append((shown, kid.path, level + 1))
+        if self.truncated:
+            top["truncated"] = True
+        return top
 
     def lines(self) -> list[str]:
         children = self._children()
         out = [self.root.path]
-
-        def walk(path: str, prefix: str) -> None:
-            kids = children.get(path, [])
-            for index, (label, kid) in enumerate(kids):
-                last = index == len(kids) - 1
-                out.append(f"{prefix}{'└── ' if last else '├── '}{label}  [{kid.type}]")
-                walk(kid.path, prefix + ("    " if last else "│   "))
-
-        walk(self.root.path, "")
+        # A stack of (siblings, next index, prefix) instead of recursion: any depth draws.
+        stack = [(children.get(self.root.path, []), 0, "")]
+        while stack:
+            kids, index, prefix = stack[-1]
+            if index == len(kids):
+                stack.pop()
+                continue
+            stack[-1] = (kids, index + 1, prefix)
+            label, kid = kids[index]
+            last = index == len(kids) - 1
+            out.append(f"{prefix}{'└── ' if last else '├── '}{label}  [{kid.type}]")
+            stack.append((children.get(kid.path, []), 0, prefix + ("    " if last else "│   ")))
         if self.truncated:
             out.append("… (truncated; narrow it with -L or a deeper path)")
         return out

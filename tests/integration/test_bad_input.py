@@ -48,7 +48,7 @@ CASES = [
     (["mv", "/system/accounts", "/elsewhere"], 1, "/system/accounts: a built-in folder cannot be moved"),
     (["mv", "/projects", "/projects/notes/inside"], 1, "cannot move or copy /projects into itself"),
     (["ls", "/missing"], 1, "/missing: no such item"),
-    (["ls", "--order", "size"], 1, "--order 'size': expected one of"),
+    (["ls", "--order", "size"], 2, "--order 'size': expected one of"),
     (["ls", "--cursor", "%%%"], 1, "not a cursor this store issued"),
     (["cd", "/projects/notes"], 1, "not a folder"),
     (["find", "/", "--type", "Nope"], 1, "unknown type 'Nope'"),

@@ -59,6 +59,36 @@ def test_ls_long_and_globs(cli):
     assert cli("ls", "/p/notes").out == "notes\n"
 
 
+def test_a_name_with_wildcard_characters_is_taken_as_itself(cli):
+    cli("create", "/d", "--type", "Folder")
+    for name, body in (("report[1]", "throwaway"), ("report1", "important"), ("a*", "star"), ("abc", "abc")):
+        assert cli("create", f"/d/{name}", "--type", "Document", "-a", "title=t", "-a", f"body={body}").code == 0
+    assert cli("cat", "/d/report[1]").out == "throwaway\n"
+    assert cli("ls", "/d/a*").out == "a*\n"
+    for name in ("report[1]", "a*"):
+        done = cli("rm", f"/d/{name}")
+        assert (done.code, done.out) == (0, "removed 1 item(s)\n"), done.err
+    assert cli("ls", "/d").out.split() == ["abc", "report1"]
+    assert cli("rm", "/d/rep*").out == "removed 1 item(s)\n"  # a glob that names nothing still expands
+    assert cli("ls", "/d").out.split() == ["abc"]
+
+
+def test_tree_of_any_depth_and_its_truncation(cli, monkeypatch):
+    deep = "/e" + "/a" * 150
+    assert cli("create", "-p", deep, "--type", "Folder").code == 0
+    drawn = cli("tree", "/e")
+    assert drawn.code == 0 and len(drawn.out.splitlines()) == 151 and drawn.out.endswith("a  [Folder]\n")
+    refused = cli("tree", "/e", "-o", "json")
+    assert refused.code == 1 and refused.err == \
+        "realnet: /e: deeper than 100 levels, more than -o json or yaml can show (limit it with -L)\n"
+    shallow = json.loads(cli("tree", "/e", "-L", "100", "-o", "json").out)
+    assert shallow["children"][0]["path"] == "/e/a" and "truncated" not in shallow
+    monkeypatch.setattr("realnet.commands.navigate.TREE_LIMIT", 10)
+    cut = json.loads(cli("tree", "/e", "-o", "json").out)
+    assert cut["truncated"] is True
+    assert "(truncated;" in cli("tree", "/e").out
+
+
 def test_cat_types_info_help(cli):
     cli("create", "/d", "--type", "Document", "-a", "title=t", "-a", "body=hello")
     assert cli("cat", "/d").out == "hello\n"
