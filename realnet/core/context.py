@@ -575,6 +575,19 @@ class Context:
                 self.provider.count_subtree(path, visible=visible) != self.provider.count_subtree(path):
             raise PermissionDenied(f"{path}: {self.principal} cannot read everything below it")
 
+    def _require_admin_for_mounts(self, source: str, *, copy: bool) -> None:
+        """Copying a mount item makes a new mount, and moving one puts it where other grants
+        reach it (the items inside a mount answer to the ACL along its path): both are
+        mounting, for administrators only. Copying the mount itself copies what it shows."""
+        if self.guard.is_admin:
+            return
+        mounts = getattr(self.provider, "mounts", None)
+        if mounts is None:
+            return
+        for path in sorted(mounts()):
+            if paths.is_within(path, source) and not (copy and path == source):
+                self.guard.require_admin(f"{source}: {'copying' if copy else 'moving'} the mount at {path}")
+
     def delete_many(self, targets: Sequence[str], *, recursive: bool = False) -> int:
         """Delete several items (with ``recursive``, their subtrees) in one transaction: all
         of them or, when one is refused, none. A target inside another one's subtree goes
@@ -597,6 +610,7 @@ class Context:
         with self.provider.transaction():
             item = self.guard.require(self.provider.get(source), "read" if copy else "delete")
             self._require_whole_subtree(source)
+            self._require_admin_for_mounts(source, copy=copy)
             if not copy and source in BUILTIN_FOLDERS:
                 raise ValidationError(f"{source}: a built-in folder cannot be moved")
             existing = self._exists_for_me(target)

@@ -156,3 +156,23 @@ def test_type_definitions_follow_the_acl_of_types(cli, api):
         # A grant on one type shows that one only.
         ok(cli, "acl", "grant", "/types/Folder", "public", "read")
         assert [t["name"] for t in anon.get("/types").json()["types"]] == ["Folder"]
+
+
+def test_copying_or_moving_a_mount_is_mounting(cli, people, tmp_path: Path):
+    config = tmp_path / "cfg.yaml"
+    config.write_text("database:\n  port: 5432\n")
+    ok(cli, "create", "/shared", "--type", "Folder")
+    ok(cli, "create", "/shared/cfg", "--type", "YamlDocument", "-a", f"path={config}")
+    ok(cli, "acl", "grant", "/shared", "alice", "read,delete")
+    refused(cli, *AS_ALICE, "cp", "-r", "/shared", "/home/alice/s",
+            fragment="/shared: copying the mount at /shared/cfg: only members of 'admins' may do this")
+    refused(cli, *AS_ALICE, "mv", "/shared/cfg", "/home/alice/cfg",
+            fragment="/shared/cfg: moving the mount at /shared/cfg: only members of 'admins' may do this")
+    refused(cli, *AS_ALICE, "mv", "/shared", "/home/alice/s",
+            fragment="/shared: moving the mount at /shared/cfg: only members of 'admins' may do this")
+    # Copying the mount itself copies what it shows, into items of her own.
+    ok(cli, *AS_ALICE, "cp", "-r", "/shared/cfg", "/home/alice/copy")
+    ok(cli, *AS_ALICE, "set", "/home/alice/copy/database", "port=1")
+    assert config.read_text() == "database:\n  port: 5432\n"
+    assert cli(*AS_ALICE, "set", "/shared/cfg/database", "port=1").code == 1
+    assert config.read_text() == "database:\n  port: 5432\n"
