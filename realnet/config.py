@@ -196,6 +196,27 @@ def check_url(raw: str, where: str) -> str:
     return raw.rstrip("/")
 
 
+def check_db_url(raw: str) -> None:
+    """Refuse a REALNET_DB_URL libpq would read otherwise than it looks; the message never
+    repeats the URL, which holds the password."""
+    from urllib.parse import urlsplit
+
+    if not raw.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("REALNET_DB_URL: expected a postgresql:// URL")
+    netloc = raw.split("://", 1)[1].split("/", 1)[0]
+    if netloc.count("@") > 1:
+        # libpq splits at the first '@', so the rest of the password would become the host name.
+        raise ConfigError("REALNET_DB_URL: write an '@' in the user name or password as %40")
+    try:
+        parts = urlsplit(raw)  # raises on a malformed IPv6 address
+        port = parts.port  # raises on a port that is not a number up to 65535
+    except ValueError:
+        raise ConfigError("REALNET_DB_URL: expected postgresql://USER:PASSWORD@HOST:PORT/NAME with a port "
+                          "from 1 to 65535 (and an IPv6 host in brackets)") from None
+    if port == 0:
+        raise ConfigError("REALNET_DB_URL: the port must be from 1 to 65535")
+
+
 def _origins(env: Mapping[str, str], key: str) -> tuple[str, ...]:
     origins = tuple(o.strip().rstrip("/") for o in env.get(key, "").split(",") if o.strip())
     for origin in origins:
@@ -241,8 +262,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
     if endpoint:
         endpoint = check_url(endpoint, "REALNET_AWS_ENDPOINT_URL")
     db_url = env.get("REALNET_DB_URL", "").strip() or None
-    if db_url and not db_url.startswith(("postgresql://", "postgres://")):
-        raise ConfigError("REALNET_DB_URL: expected a postgresql:// URL")
+    if db_url:
+        check_db_url(db_url)
     if db_url and db_type != "postgresql":
         raise ConfigError("REALNET_DB_URL: set only with REALNET_DB_TYPE=postgresql")
     host = env.get("REALNET_SERVER_HOST", "").strip() or "127.0.0.1"

@@ -356,3 +356,20 @@ def test_foreign_items_table_is_refused_and_left_alone(pg_schema, tmp_path, real
                                     "REALNET_DB_URL": pg_schema}))
     assert snapshot() == before
     assert before[2] == [("items",)]  # no realnet_schema was left behind
+
+
+@pytest.mark.parametrize("url, message", [
+    ("postgresql://realnet:s3cr@tPassw0rd@127.0.0.1:5432/realnet",
+     "REALNET_DB_URL: write an '@' in the user name or password as %40"),
+    ("postgresql://realnet:pw-secret@127.0.0.1:54x2/realnet", "REALNET_DB_URL: expected postgresql://"),
+    ("postgresql://realnet:pw-secret@127.0.0.1:99999/realnet", "REALNET_DB_URL: expected postgresql://"),
+    ("postgresql://realnet:pw-secret@[::1/realnet", "REALNET_DB_URL: expected postgresql://"),
+])
+def test_a_malformed_url_is_named_without_its_password(tmp_path, url, message):
+    done = subprocess.run([*realnet_command(), "info"], capture_output=True, text=True, timeout=LIVENESS,
+                          env=environment(tmp_path / "h", REALNET_DB_TYPE="postgresql", REALNET_DB_URL=url))
+    assert done.returncode == 1
+    assert done.stderr.startswith("realnet: " + message) and len(done.stderr.strip().splitlines()) == 1, \
+        done.stderr
+    for fragment in ("s3cr", "tPassw0rd", "pw-secret"):
+        assert fragment not in done.stderr + done.stdout

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 
-def describe_connect_error(error: Exception, label: str) -> str:
-    text = str(error)
+def describe_connect_error(error: Exception, label: str, conninfo: str = "") -> str:
+    text = _without_password(str(error), conninfo)
     lowered = text.lower()
     if "password authentication failed" in lowered or "no password supplied" in lowered:
         return f"REALNET_DB_PASS: PostgreSQL at {label} refused the password (authentication failed)"
@@ -19,3 +19,17 @@ def describe_connect_error(error: Exception, label: str) -> str:
         return f"REALNET_DB_HOST/REALNET_DB_PORT: cannot reach PostgreSQL at {label} ({first[-120:]})"
     first = next((line.strip() for line in text.splitlines() if line.strip()), text)
     return f"{label}: cannot connect to PostgreSQL ({first})"
+
+
+def _without_password(text: str, conninfo: str) -> str:
+    """libpq may quote parts of the connection string back (a host name, for one): never
+    the password."""
+    if not conninfo:
+        return text
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        password = conninfo_to_dict(conninfo).get("password")
+    except Exception:  # a string libpq cannot parse has nothing to hide here
+        return text
+    return text.replace(str(password), "***") if password else text

@@ -63,7 +63,7 @@ class PostgresProvider(Provider):
             with psycopg.connect(conninfo, autocommit=True, connect_timeout=int(timeout)) as conn:
                 self._migrate(conn)
         except psycopg.OperationalError as e:
-            raise StoreError(describe_connect_error(e, label)) from e
+            raise StoreError(describe_connect_error(e, label, conninfo)) from e
         self._returned: dict[int, float] = {}
         self._pool = ConnectionPool(
             conninfo,
