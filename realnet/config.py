@@ -46,6 +46,8 @@ SETTINGS: dict[str, str] = {
     "REALNET_SERVER_PORT": "HTTP runner port (default 8080)",
     "REALNET_SERVER_CORS_ORIGINS": "origins allowed to call the HTTP API from a browser, "
     "comma-separated (default: none, CORS off)",
+    "REALNET_SERVER_TRUSTED_PROXIES": "addresses (or CIDR networks) of reverse proxies whose "
+    "X-Forwarded-For and X-Forwarded-Proto the HTTP runner believes, comma-separated (default: none)",
     "REALNET_SERVER_CACHE_MB": "memory the HTTP runner may keep answers to reads in, reused until the "
     "store changes (default 32; 0 turns it off)",
     "REALNET_SQS_QUEUE_URL": "queue the SQS runner reads requests from ('serve sqs', 'realnet server --sqs')",
@@ -90,6 +92,7 @@ class Settings:
     server_host: str = "127.0.0.1"
     server_port: int = 8080
     server_cors_origins: tuple[str, ...] = ()
+    server_trusted_proxies: tuple[str, ...] = ()
     server_cache_mb: int = 32
     url: str | None = None
     token: str | None = field(default=None, repr=False)
@@ -225,6 +228,19 @@ def _origins(env: Mapping[str, str], key: str) -> tuple[str, ...]:
     return origins
 
 
+def _networks(env: Mapping[str, str], key: str) -> tuple[str, ...]:
+    import ipaddress
+
+    networks = tuple(n.strip() for n in env.get(key, "").split(",") if n.strip())
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(f"{key}: {network!r} is not an IP address or CIDR network "
+                              "such as 10.0.0.0/8") from None
+    return networks
+
+
 def read_environment(environ: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> dict[str, str]:
     """The process environment over ``.env`` in the working folder and in REALNET_HOME."""
     env = dict(os.environ if environ is None else environ)
@@ -289,6 +305,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
         server_host=host,
         server_port=_port(env, "REALNET_SERVER_PORT", 8080),
         server_cors_origins=_origins(env, "REALNET_SERVER_CORS_ORIGINS"),
+        server_trusted_proxies=_networks(env, "REALNET_SERVER_TRUSTED_PROXIES"),
         server_cache_mb=_int(env, "REALNET_SERVER_CACHE_MB", 32, 0, 65536),
         url=url,
         token=env.get("REALNET_TOKEN", "").strip() or None,

@@ -147,6 +147,8 @@ def test_newer_schema_is_refused(tmp_path):
         ({"REALNET_SERVER_PORT": "99999"}, "REALNET_SERVER_PORT='99999': expected a port number"),
         ({"REALNET_STORAGE_TYPE": "s3"}, "REALNET_STORAGE_S3_BUCKET: required when REALNET_STORAGE_TYPE=s3"),
         ({"REALNET_DB_TPYE": "sqlite"}, "REALNET_DB_TPYE: not a Realnet setting"),
+        ({"REALNET_SERVER_TRUSTED_PROXIES": "10.0.0.0/8, ingress"},
+         "REALNET_SERVER_TRUSTED_PROXIES: 'ingress' is not an IP address or CIDR network"),
     ],
 )
 def test_invalid_settings_fail_at_start(tmp_path, env, message):

@@ -520,6 +520,28 @@ def test_failures_from_one_address_are_limited(anon, accounts):
     assert_rate_limited(login(anon, "alice", PASSWORD), "address")
 
 
+def test_a_forwarded_for_header_does_not_escape_the_address_limit(anon, accounts):
+    for n in range(20):
+        error_of(anon.post("/login", json={"user": f"nobody{n}", "password": "wrong-password"},
+                           headers={"X-Forwarded-For": f"10.0.0.{n}"}), 401)
+    assert_rate_limited(anon.post("/login", json={"user": "nobody-new", "password": "x"},
+                                  headers={"X-Forwarded-For": "10.0.1.1"}), "address")
+
+
+def test_a_trusted_proxy_names_the_client_address(monkeypatch, request):
+    monkeypatch.setenv("REALNET_SERVER_TRUSTED_PROXIES", "127.0.0.1")
+    api = request.getfixturevalue("api")
+    with httpx.Client(base_url=api.url + API, timeout=60) as client:
+        for n in range(20):
+            error_of(client.post("/login", json={"user": f"nobody{n}", "password": "wrong-password"},
+                                 headers={"X-Forwarded-For": "10.0.0.1"}), 401)
+        assert_rate_limited(client.post("/login", json={"user": "nobody-new", "password": "x"},
+                                        headers={"X-Forwarded-For": "10.0.0.1"}), "address")
+        # Another client behind the same proxy is another address.
+        error_of(client.post("/login", json={"user": "nobody-new", "password": "x"},
+                             headers={"X-Forwarded-For": "10.0.0.2"}), 401)
+
+
 def test_bad_requests_do_not_count_as_failures(anon, accounts):
     for _ in range(10):
         error_of(anon.post("/login", json={"user": "alice"}), 422)

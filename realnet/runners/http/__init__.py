@@ -65,8 +65,12 @@ class HttpRunner(Runner):
         self._gateway = StoreGateway(self.settings, cache_bytes=self.settings.server_cache_mb << 20)
         self._gateway.open()
         app = AccessLog(build_app(self._gateway, cors_origins=self.settings.server_cors_origins), self)
+        # Forwarded headers only from the proxies named: believed from anyone (uvicorn's
+        # default trusts 127.0.0.1), they let a client pick the address login limits count.
+        proxies = self.settings.server_trusted_proxies
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off",
-                                server_header=False, timeout_graceful_shutdown=10)
+                                server_header=False, timeout_graceful_shutdown=10,
+                                proxy_headers=bool(proxies), forwarded_allow_ips=list(proxies) or None)
         self._server = _EmbeddedServer(config)
         _route_logs(self)
         # What is loaded now lives as long as the server: keep the collector from rescanning it.
