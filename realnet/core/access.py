@@ -127,6 +127,9 @@ class Visibility:
 
     owner: str | None
     roots: Sequence[str]
+    #: Items on the way to a root (a children listing's folders that lead to something the
+    #: principal may read): shown by name and type, so that the tree can be walked down to it.
+    ways: Sequence[str] = ()
 
 
 def check_entries(value: Any, where: str) -> tuple[dict[str, Any], ...]:

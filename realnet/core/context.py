@@ -333,14 +333,28 @@ class Context:
         self, path: str, *, order: str = "name", limit: int = 100, cursor: str | None = None
     ) -> ChildrenPage:
         folder = self.listable(path)
-        return self.provider.children(folder.path, order=order, limit=limit, cursor=cursor,
-                                      visible=self.guard.visibility(folder.path))
+        visible = self.guard.listing_visibility(folder.path)
+        page = self.provider.children(folder.path, order=order, limit=limit, cursor=cursor, visible=visible)
+        return self._only_the_way(page, visible)
 
     def complete(self, folder: str, prefix: str | None, limit: int) -> ChildrenPage:
-        """Children whose names start with ``prefix``, for completion (readable ones only)."""
+        """Children whose names start with ``prefix``, for completion (readable ones, and
+        those on the way to them)."""
         item = self.listable(folder)
-        return self.provider.children(item.path, name_prefix=prefix, limit=limit,
-                                      visible=self.guard.visibility(item.path))
+        visible = self.guard.listing_visibility(item.path)
+        page = self.provider.children(item.path, name_prefix=prefix, limit=limit, visible=visible)
+        return self._only_the_way(page, visible)
+
+    def _only_the_way(self, page: ChildrenPage, visible: Visibility | None) -> ChildrenPage:
+        """A listed folder that is only on the way to something readable shows its name
+        and type, not its attributes."""
+        if visible is None or not visible.ways:
+            return page
+        ways = set(visible.ways)
+        items = [i._replace(attributes={})
+                 if i.path in ways and "read" not in self.guard.permissions(i) else i
+                 for i in page.items]
+        return ChildrenPage(tuple(items), page.next_cursor)
 
     def find(
         self,

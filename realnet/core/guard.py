@@ -124,6 +124,17 @@ class Guard:
             return None
         return Visibility(owner=self.owner, roots=tuple(r for r in roots if paths.is_within(r, root)))
 
+    def listing_visibility(self, folder: str) -> Visibility | None:
+        """What a listing of ``folder``'s children may show: :meth:`visibility`, plus the
+        children that lead to a read root further down."""
+        visible = self.visibility(folder)
+        if visible is None:
+            return None
+        prefix = folder.rstrip("/") + "/"
+        ways = sorted({prefix + r[len(prefix):].split("/", 1)[0]
+                       for r in visible.roots if r != folder and r.startswith(prefix)})
+        return Visibility(visible.owner, visible.roots, tuple(ways)) if ways else visible
+
     @property
     def owner(self) -> str | None:
         """The owner name whose items the principal holds every permission on; None for

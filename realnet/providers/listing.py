@@ -19,7 +19,7 @@ def visible_to(item: Item, visible: Visibility | None) -> bool:
     if visible is None:
         return True
     owned = visible.owner is not None and item.owner == visible.owner
-    return owned or any(paths.is_within(item.path, r) for r in visible.roots)
+    return owned or item.path in visible.ways or any(paths.is_within(item.path, r) for r in visible.roots)
 
 
 def _sort_key(column: str):

@@ -176,3 +176,21 @@ def test_copying_or_moving_a_mount_is_mounting(cli, people, tmp_path: Path):
     assert config.read_text() == "database:\n  port: 5432\n"
     assert cli(*AS_ALICE, "set", "/shared/cfg/database", "port=1").code == 1
     assert config.read_text() == "database:\n  port: 5432\n"
+
+
+def test_folders_on_the_way_to_a_grant_show_in_their_parents_listing(cli, people):
+    ok(cli, "create", "/projects/a/b/c", "-p", "--type", "Folder")
+    ok(cli, "create", "/projects/a/b/c/doc", "--type", "Document", "-a", "title=T")
+    ok(cli, "create", "/projects/other", "--type", "Folder")
+    ok(cli, "set", "/projects/a", "title=not for alice")
+    ok(cli, "acl", "grant", "/projects/a/b/c", "alice", "read")
+    assert ok(cli, *AS_ALICE, "ls", "/").out.split() == ["apps", "home", "projects", "types"]
+    assert ok(cli, *AS_ALICE, "ls", "/home").out.split() == ["alice"]
+    for folder, child in (("/projects", "a"), ("/projects/a", "b"), ("/projects/a/b", "c"), ("/projects/a/b/c", "doc")):
+        assert ok(cli, *AS_ALICE, "ls", folder).out.split() == [child], folder
+    shown = json.loads(ok(cli, *AS_ALICE, "ls", "/projects", "-o", "json").out)["items"]
+    assert [(i["name"], i["attributes"]) for i in shown] == [("a", {})]  # its name, not its title
+    assert cli(*AS_ALICE, "get", "/projects/a").code == 1
+    # Bob, with no grant there, sees none of it.
+    assert "projects" not in ok(cli, *AS_BOB, "ls", "/").out.split()
+    assert cli(*AS_BOB, "ls", "/projects").code == 1

@@ -21,6 +21,9 @@ def visibility_condition(visible: Visibility | None, mark: str) -> tuple[str, li
             return "", []
         parts.append(f"path = {mark} OR (path >= {mark} AND path < {mark})")
         params += [root, root + "/", root + "0"]
+    if visible.ways:
+        parts.append(f"path IN ({', '.join([mark] * len(visible.ways))})")
+        params += list(visible.ways)
     if not parts:
         return "1 = 0", []  # nothing owned, no grant: nothing shows
     return "(" + " OR ".join(parts) + ")", params
