@@ -500,9 +500,31 @@ class PostgresProvider(Provider):
                 raise NotEmpty(f"{path}: not empty ({count} items below); use -r to delete it all")
             if self._carries_acl(path):
                 self._acl_changed()
+            self._lock_subtree(item.id, path)
             condition, params = below(path, "%s")
             removed = self._run(f"DELETE FROM items WHERE {condition} OR id = %s", [*params, item.id])  # noqa: S608
             return removed
+
+    def _lock_subtree(self, item_id: str, path: str) -> None:
+        """Lock the item at ``path`` and everything below it before moving or deleting them.
+
+        A create takes KEY SHARE on its parent only, and a statement sees the rows committed
+        before it began: a range UPDATE or DELETE that waited for a create in the subtree
+        would miss the child it added (left under its old path, or failing the foreign key).
+        Locking until no new row turns up waits for every create in flight and makes every
+        later one wait for this transaction, and then find its parent gone or moved."""
+        current = self._one("SELECT path FROM items WHERE id = %s FOR UPDATE", (item_id,))
+        if current is None or current[0] != path:
+            raise Conflict(f"{path}: moved or deleted by someone else meanwhile; retry")
+        condition, params = below(path, "%s")
+        locked: set[str] = {item_id}
+        while True:
+            rows = self._rows(f"SELECT id::text FROM items WHERE id = %s OR ({condition}) FOR UPDATE",  # noqa: S608
+                              [item_id, *params])
+            found = {r[0] for r in rows}
+            if found <= locked:
+                return
+            locked |= found
 
     def _check_target(self, source: str, target: str) -> tuple[Item, str]:
         if source == paths.ROOT:
@@ -521,6 +543,7 @@ class PostgresProvider(Provider):
             item, parent_id = self._check_target(source, target)
             if self._carries_acl(source):
                 self._acl_changed()
+            self._lock_subtree(item.id, source)
             condition, params = below(source, "%s")
             delta = paths.depth_of(target) - paths.depth_of(source)
             self._run(
