@@ -373,3 +373,35 @@ def test_a_malformed_url_is_named_without_its_password(tmp_path, url, message):
         done.stderr
     for fragment in ("s3cr", "tPassw0rd", "pw-secret"):
         assert fragment not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://realnet:pg pw-secret@127.0.0.1:5432/realnet",
+    "postgresql://realnet:p%zzpw-secret@127.0.0.1:5432/realnet",
+    "postgresql://realnet:pw-secret@127.0.0.1:5432/realnet?foo=bar",
+])
+def test_a_url_libpq_cannot_read_is_named_without_its_password(tmp_path, url):
+    done = subprocess.run([*realnet_command(), "ls", "/"], capture_output=True, text=True, timeout=LIVENESS,
+                          env=environment(tmp_path / "h", REALNET_DB_TYPE="postgresql", REALNET_DB_URL=url))
+    assert done.returncode == 1
+    assert done.stderr.startswith("realnet: REALNET_DB_URL: not a connection URL libpq can read"), done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "pw-secret" not in done.stderr + done.stdout
+
+
+def test_an_unknown_host_names_the_setting(tmp_path):
+    url = "postgresql://realnet:pw-secret@nohost.invalid:5432/realnet"
+    done = subprocess.run([*realnet_command(), "ls", "/"], capture_output=True, text=True, timeout=LIVENESS,
+                          env=environment(tmp_path / "h", REALNET_DB_TYPE="postgresql", REALNET_DB_URL=url))
+    assert done.returncode == 1
+    assert done.stderr.startswith("realnet: REALNET_DB_HOST/REALNET_DB_PORT: cannot reach PostgreSQL at "
+                                  "nohost.invalid:5432/realnet"), done.stderr
+    assert "pw-secret" not in done.stderr
+
+
+def test_pool_warnings_are_not_printed_on_the_terminal():
+    # The pool warns in several lines whenever it fails to reconnect in the background,
+    # between commands too: on the shell's stderr that would land across the prompt.
+    script = ("import logging, realnet.providers.sql.postgresql; "
+              "logging.getLogger('psycopg.pool').warning('error connecting in %s', 'realnet')")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=LIVENESS)
+    assert done.returncode == 0 and done.stderr == ""

@@ -14,7 +14,8 @@ def describe_connect_error(error: Exception, label: str, conninfo: str = "") -> 
         return (f"REALNET_DB_NAME: PostgreSQL at {label} has no such database "
                 "(create it, e.g. with createdb)")
     if "connection refused" in lowered or "could not connect" in lowered or "timeout" in lowered \
-            or "could not translate host name" in lowered or "no route to host" in lowered:
+            or "could not translate host name" in lowered or "failed to resolve host" in lowered \
+            or "no route to host" in lowered:
         first = next((line.strip() for line in text.splitlines() if line.strip()), text)
         return f"REALNET_DB_HOST/REALNET_DB_PORT: cannot reach PostgreSQL at {label} ({first[-120:]})"
     first = next((line.strip() for line in text.splitlines() if line.strip()), text)

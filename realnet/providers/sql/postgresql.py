@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import logging
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -37,6 +38,12 @@ from realnet.providers.sql.rows import below, dumps, now, row_to_item, rows_to_i
 from realnet.providers.sql.schema import POSTGRESQL_MIGRATIONS
 from realnet.providers.sql.visibility import visibility_condition
 
+# The pool warns (in several lines) each time it fails to reconnect in the background; a
+# command reports a lost database itself, in one line. Without a handler of its own,
+# Python's last-resort handler would print those warnings on stderr, across the shell's
+# prompt; a server that configures logging still receives them through the root logger.
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
+
 TIME = "to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 COLUMNS = (
     "id::text, parent_id::text, path, type, owner, attributes::text, version, "
@@ -64,6 +71,11 @@ class PostgresProvider(Provider):
                 self._migrate(conn)
         except psycopg.OperationalError as e:
             raise StoreError(describe_connect_error(e, label, conninfo)) from e
+        except psycopg.ProgrammingError:
+            # libpq could not read the connection string; its message quotes it, password and all.
+            raise StoreError("REALNET_DB_URL: not a connection URL libpq can read (write spaces, '%' and "
+                             "'@' in the user name or password percent-encoded, and only libpq's "
+                             "query parameters)") from None
         self._returned: dict[int, float] = {}
         self._pool = ConnectionPool(
             conninfo,
