@@ -33,6 +33,9 @@ def test_a_valid_request_is_split_into_its_parts():
     (body(op="delete", version="3"), "message.version: expected integer, got str"),
     (body(id="a b"), "message.id: expected 1 to 128 letters"),
     (body(op="list", limit=5000), "message.limit: expected at most 1000"),
+    ("[" * 50_000 + "]" * 50_000, "message: JSON nested too deeply"),
+    ('{"id": "d", "op": "get", "path": "/", "x": ' + "[" * 50_000 + "]" * 50_000 + "}",
+     "message: JSON nested too deeply"),
 ])
 def test_a_bad_request_is_one_line_naming_the_field(text, message):
     with pytest.raises(protocol.MessageError) as raised:

@@ -71,6 +71,8 @@ def load_object(body: str, where: str = "message") -> dict[str, Any]:
         data = json.loads(body)
     except ValueError as e:
         raise MessageError(f"{where}: not JSON ({_first_line(str(e))})") from None
+    except RecursionError:
+        raise MessageError(f"{where}: JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise MessageError(f"{where}: expected a JSON object, got {type(data).__name__}")
     return data
@@ -93,7 +95,7 @@ def peek(body: str) -> tuple[str | None, str | None, str | None]:
     """The id, op and reply_to of a body that may not be valid, for an error reply."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, None, None
     if not isinstance(data, dict):
         return None, None, None
