@@ -19,6 +19,7 @@ from realnet.commands.common import output_option, session_of
 from realnet.commands.output import Record, Table, Text, to_json, to_yaml
 from realnet.core.errors import NotFound, RealnetError, UsageError, ValidationError
 from realnet.core.transfer import export_tree, import_tree
+from realnet.core.types import MAX_JSON_DEPTH
 
 
 def register(group: click.Group) -> None:
@@ -302,6 +303,13 @@ def _parse_document(file: str, text: str) -> Any:
             raise ValidationError(
                 f"{file}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}"
             ) from e
+        except RecursionError:
+            raise ValidationError(
+                f"{file}: JSON nested too deeply to read (attribute values may nest at most "
+                f"{MAX_JSON_DEPTH} levels)"
+            ) from None
+        except ValueError as e:  # an integer with more digits than Python converts
+            raise ValidationError(f"{file}: malformed JSON: {str(e).split(';')[0]}") from None
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -198,6 +198,8 @@ def _read_plan(context: Context, tar: tarfile.TarFile, path: str, source: str) -
         document = json.loads(handle.read())
     except (ValueError, UnicodeDecodeError) as e:
         raise ValidationError(f"{source}: {DOCUMENT} is not valid JSON ({e})") from None
+    except RecursionError:
+        raise ValidationError(f"{source}: {DOCUMENT} is JSON nested too deeply to read") from None
     return plan_import(context, document, path, source=source, with_content=True)
 
 

@@ -280,11 +280,22 @@ class Context:
         attributes: Mapping[str, Any], owner: str, *, acl: tuple[Any, ...] = (),
         provider: Provider | None = None,
     ) -> int:
+        from realnet.core.loader import check_instance, instance_cycle
+
         provider = provider or self.provider
+        # A definition stored before types were checked as the initialization files are
+        # is refused here in one line, before it can fail half-way or never end.
+        cycle = instance_cycle(registry, type_name)
+        if cycle:
+            raise ValidationError(f"{path}: the instances of type {type_name} would hold one "
+                                  f"another without end ({' → '.join(cycle)})")
         provider.create(ItemDraft(path=path, type=type_name, owner=owner, attributes=attributes, acl=acl))
         count = 1
         for typedef_name in reversed(registry.lineage(type_name)):
-            for instance in registry.get(typedef_name).instances:
+            typedef = registry.get(typedef_name)
+            for index, instance in enumerate(typedef.instances):
+                check_instance(registry, typedef, instance,
+                               f"{path}: type {typedef_name} instances[{index}]")
                 child_type = instance["type"]
                 child_attrs = registry.validate(
                     child_type, instance.get("attributes", {}), where=path
@@ -546,18 +557,20 @@ class Context:
             from realnet.core.content import refuse_managed
 
             refuse_managed(self, item.type, [*changes, *unset], path)
+            if item.type not in self.types:
+                raise ValidationError(f"{path}: its type {item.type} is no longer defined; "
+                                      f"define /types/{item.type} again to change the item")
             known = self.types.attributes(item.type)
-            merged = dict(item.attributes)
-            open_type = self.types.is_open(item.type)
+            unset = set(unset)
             for key in unset:
-                if key not in known and not (open_type and key in merged):
+                if key not in known and key not in item.attributes:
                     raise ValidationError(f"{path}: type {item.type} has no attribute '{key}'")
-                merged.pop(key, None)
-            merged.update(changes)
-            checked = self.types.validate(item.type, merged, where=path, from_text=from_text,
-                                          fill_defaults=False)
-            # Values already stored were checked when written; only re-convert the new ones.
-            for key in item.attributes.keys() - changes.keys() - set(unset):
+            # Values already stored were checked when written, and never parsed as text
+            # again; a key the type has dropped since stays as it is until it is unset.
+            kept = item.attributes.keys() - changes.keys() - unset
+            checked = self.types.validate(item.type, changes, where=path, from_text=from_text,
+                                          fill_defaults=False, kept=kept)
+            for key in kept:
                 checked[key] = item.attributes[key]
             self.resource(item.type).check(path, item.type, checked)
             self.seal(item.type, checked, changes.keys())
@@ -572,7 +585,21 @@ class Context:
         from realnet.core import content
 
         with self.provider.transaction():
-            self.guard.require(self.provider.get(path), "delete")
+            item = self.guard.require(self.provider.get(path), "delete")
+            if item.type == "Type" and paths.parent_of(path) == TYPES_FOLDER:
+                # Items and types naming a type that is gone could be neither read as
+                # typed nor changed any more.
+                name = paths.name_of(path)
+                uses = self.types.uses_of(name)
+                if uses:
+                    more = f" (and {len(uses) - 1} more)" if len(uses) > 1 else ""
+                    raise ValidationError(f"{path}: type {name} is {uses[0]}{more}")
+                shown = self.store.search(paths.ROOT, types=[name], limit=1,
+                                          visible=self.guard.visibility(paths.ROOT)).items
+                if shown:
+                    raise ValidationError(f"{path}: type {name} is used by items (first: {shown[0].path})")
+                if self.store.search(paths.ROOT, types=[name], limit=1).items:
+                    raise ValidationError(f"{path}: type {name} is used by items you cannot read")
             self._require_whole_subtree(path)
             keys = content.keys_below(self, path) if self.content is not None else []
             count = self.provider.delete(path, recursive=recursive)

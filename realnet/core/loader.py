@@ -258,19 +258,17 @@ def build_plan(
         where = f"{typedef.source.split('#')[0]}: type {typedef.name}"
         for index, instance in enumerate(typedef.instances):
             label = f"{where} instances[{index}]"
+            itype = instance.get("type")
+            if isinstance(itype, str) and not check_ref(label, itype, layers[typedef.name],
+                                                        "instance type"):
+                continue
             try:
-                name = paths.check_name(str(instance.get("name", "")), where=label)
-                itype = instance.get("type")
-                if not isinstance(itype, str) or not check_ref(label, itype, layers[typedef.name],
-                                                               "instance type"):
-                    if not isinstance(itype, str):
-                        problems.add(label, "'type' must name a type")
-                    continue
-                registry.check_creatable(itype, where=f"{label} {name}")
-                registry.check_child(typedef.name, itype, where=f"{label} {name}")
-                registry.validate(itype, instance.get("attributes", {}), where=f"{label} {name}")
+                check_instance(registry, typedef, instance, label)
             except RealnetError as e:
                 problems.lines.append(str(e))
+        cycle = instance_cycle(registry, typedef.name)
+        if cycle:
+            problems.add(where, _endless(cycle))
 
     declared: dict[str, str] = {paths.ROOT: "Folder"}
     for source, _layer, doc in documents:
@@ -282,6 +280,71 @@ def build_plan(
                 problems.lines.append(str(e))
     problems.raise_if_any()
     return plan
+
+
+def check_instance(registry: TypeRegistry, typedef: TypeDef, instance: Mapping[str, Any],
+                   label: str) -> None:
+    """One of the items ``typedef`` creates with each of its own: a valid name, and a type
+    that exists, can be created, may be held by ``typedef`` and takes these attributes."""
+    name = instance.get("name")
+    if not isinstance(name, str):
+        raise ValidationError(f"{label}: 'name' must be an item name")
+    paths.check_name(name, where=label)
+    itype = instance.get("type")
+    if not isinstance(itype, str):
+        raise ValidationError(f"{label}: 'type' must name a type")
+    registry.check_creatable(itype, where=f"{label} {name}")
+    registry.check_child(typedef.name, itype, where=f"{label} {name}")
+    attributes = instance.get("attributes", {})
+    if not isinstance(attributes, dict):
+        raise ValidationError(f"{label} {name}: 'attributes' must be an object")
+    registry.validate(itype, attributes, where=f"{label} {name}")
+
+
+def instance_types(registry: TypeRegistry, name: str) -> list[str]:
+    """The types of the items an item of type ``name`` is created with (its bases' too)."""
+    return [
+        instance["type"]
+        for type_name in registry.lineage(name)
+        for instance in registry.get(type_name).instances
+        if isinstance(instance.get("type"), str) and instance["type"] in registry
+    ]
+
+
+def instance_cycle(registry: TypeRegistry, name: str) -> list[str]:
+    """Types whose instances lead from type ``name`` back to it (``[]`` when none): creating
+    an item of that type would never end."""
+    came_from: dict[str, str] = {}
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        for held in instance_types(registry, current):
+            if held == name:
+                chain = [name]
+                while current != name:
+                    chain.append(current)
+                    current = came_from[current]
+                return [name, *reversed(chain)]
+            if held not in came_from:
+                came_from[held] = current
+                todo.append(held)
+    return []
+
+
+def _endless(cycle: list[str]) -> str:
+    return f"its instances would hold one another without end ({' → '.join(cycle)})"
+
+
+def check_definition(registry: TypeRegistry, typedef: TypeDef, where: str) -> None:
+    """What the initialization files are checked for once every type is known, for one
+    type of ``registry``: its bases end, and its instances can be created, and end."""
+    if typedef.base is not None and typedef.name in registry.lineage(typedef.base):
+        raise ValidationError(f"{where}: inheritance cycle through 'base'")
+    for index, instance in enumerate(typedef.instances):
+        check_instance(registry, typedef, instance, f"{where} instances[{index}]")
+    cycle = instance_cycle(registry, typedef.name)
+    if cycle:
+        raise ValidationError(f"{where}: {_endless(cycle)}")
 
 
 def _check_item(spec: Any, where: str, registry: TypeRegistry, declared: dict[str, str]):

@@ -12,6 +12,7 @@ import re
 from realnet.core.errors import InvalidName, InvalidPath
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 MAX_NAME_BYTES = 255
 ROOT = "/"
@@ -33,18 +34,40 @@ def check_name(name: str, *, where: str | None = None) -> str:
         raise InvalidName(
             f"{label}: a name must not contain control characters (found {control.group()!r})"
         )
-    if len(name) * 4 > MAX_NAME_BYTES:  # only long names can exceed the limit in bytes
-        try:
-            size = len(name.encode("utf-8"))
-        except UnicodeEncodeError as e:
-            raise InvalidName(f"{label}: a name must be valid UTF-8") from e
-    else:
-        size = 0
+    bad = undecodable(name)
+    if bad:
+        raise InvalidName(f"{escaped(label)}: a name must be UTF-8 text (found {bad})")
+    # Only long names can exceed the limit in bytes.
+    size = len(name.encode("utf-8")) if len(name) * 4 > MAX_NAME_BYTES else 0
     if size > MAX_NAME_BYTES:
         raise InvalidName(
             f"{label[:60]}…: a name may have at most {MAX_NAME_BYTES} bytes of UTF-8 (got {size})"
         )
     return name
+
+
+def undecodable(text: str) -> str | None:
+    """What keeps ``text`` from being stored as UTF-8, or None: a byte that was not UTF-8
+    where the text was read (Python keeps it as a surrogate escape), or a lone surrogate."""
+    if text.isascii():
+        return None
+    found = _SURROGATE.search(text)
+    if found is None:
+        return None
+    code = ord(found.group())
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"the byte 0x{code - 0xDC00:02x}, which is not UTF-8"
+    return f"a lone surrogate U+{code:04X}"
+
+
+def escaped(text: str) -> str:
+    """``text`` with undecodable bytes and surrogates written as escapes, so that a message
+    naming it can be printed anywhere."""
+    def escape(found: re.Match[str]) -> str:
+        code = ord(found.group())
+        return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+    return _SURROGATE.sub(escape, text)
 
 
 def split(path: str) -> list[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from realnet.core import paths
@@ -208,9 +209,8 @@ def plan_import(context: Context, doc: Any, path: str, *, source: str = "import"
             resource = resources[type_name] = context.resource(type_name)
         resource.check(item_path, type_name, checked)  # the same checks as create, mounts' included
         context.seal(type_name, checked, list(checked), keep_ciphertext=context.guard.is_admin)
-        for stamp in ("created", "updated"):
-            if entry.get(stamp) is not None and not isinstance(entry[stamp], str):
-                raise ValidationError(f"{where}: '{stamp}' must be a timestamp string")
+        stamps = {stamp: _timestamp(entry.get(stamp), f"{where}: '{stamp}'")
+                  for stamp in ("created", "updated")}
         owner = entry.get("owner") or context.principal
         if not isinstance(owner, str):
             raise ValidationError(f"{where}: 'owner' must be a name")
@@ -221,8 +221,24 @@ def plan_import(context: Context, doc: Any, path: str, *, source: str = "import"
             raise PermissionDenied(f"{where}: only members of 'admins' may import ACL entries")
         types_at[item_path] = type_name
         drafts.append(ItemDraft(path=item_path, type=type_name, owner=owner, attributes=checked,
-                                created=entry.get("created"), updated=entry.get("updated"), acl=acl))
+                                created=stamps["created"], updated=stamps["updated"], acl=acl))
     return ImportPlan(target, drafts, content)
+
+
+def _timestamp(value: Any, label: str) -> str | None:
+    """An imported time in the one form the stores keep, compare and page by as text: UTC,
+    to the microsecond. A time without a zone is taken as UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+            moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+        except (ValueError, OverflowError):
+            pass
+        else:
+            return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    raise ValidationError(f"{label} must be an ISO 8601 timestamp, got {value!r}")
 
 
 def _content_of(context: Context, type_name: str, attributes: Mapping[str, Any],

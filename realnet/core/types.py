@@ -11,12 +11,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from realnet.core.errors import UnknownType, ValidationError
+from realnet.core import paths
+from realnet.core.errors import InvalidName, InvalidPath, UnknownType, ValidationError
 
 KINDS = ("string", "text", "int", "float", "bool", "datetime", "json", "secret", "ref", "enum")
 ANY_CHILD = "*"
 MAX_STRING = 1024
+#: How deeply a JSON value may nest arrays and objects: the HTTP API's limit for a request
+#: body. Every reader (a page of rows decoded at once, a face drawing the value) then stays
+#: far below Python's recursion limit, whatever stack it runs on.
+MAX_JSON_DEPTH = 32
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +110,16 @@ def coerce(attr: AttributeDef, value: Any, *, where: str, from_text: bool) -> An
             raise ValidationError(f"{label} expects {kind} text, got {type(value).__name__}")
         if "\x00" in value:
             raise ValidationError(f"{label} must not contain NUL characters")
+        bad = paths.undecodable(value)
+        if bad:
+            raise ValidationError(f"{label} must be UTF-8 text (found {bad})")
         if kind == "string" and ("\n" in value or len(value) > MAX_STRING):
             raise ValidationError(
                 f"{label} expects a single line of at most {MAX_STRING} characters "
                 "(use a text attribute for more)"
             )
-        if kind == "ref" and not value.startswith("/"):
-            raise ValidationError(f"{label} expects an absolute path, got {value!r}")
+        if kind == "ref":
+            value = _absolute_path(value, label)
         if kind == "enum" and value not in attr.values:
             raise ValidationError(f"{label} expects one of {', '.join(attr.values)}, got {value!r}")
         if kind == "datetime":
@@ -123,10 +132,13 @@ def coerce(attr: AttributeDef, value: Any, *, where: str, from_text: bool) -> An
         return value
     if kind == "int":
         if from_text and isinstance(value, str):
+            # int() alone would also take '1_000', ' 7 ' and digits of other scripts.
+            if not _INTEGER.fullmatch(value):
+                raise ValidationError(f"{label} expects an integer, got {_shortened(value)!r}")
             try:
                 return int(value, 10)
-            except ValueError as e:
-                raise ValidationError(f"{label} expects an integer, got {value!r}") from e
+            except ValueError as e:  # more digits than Python converts
+                raise ValidationError(f"{label} expects an integer of at most 4300 digits") from e
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError(f"{label} expects an integer, got {value!r}")
         return value
@@ -155,11 +167,12 @@ def coerce(attr: AttributeDef, value: Any, *, where: str, from_text: bool) -> An
     if kind == "json":
         if from_text and isinstance(value, str):
             try:
-                return json.loads(value)
+                value = _loads(value, label)
             except json.JSONDecodeError as e:
                 raise ValidationError(f"{label} expects JSON: {e.msg} at column {e.colno}") from e
+        _check_json(value, label)
         try:
-            encoded = json.dumps(value)
+            encoded = json.dumps(value, allow_nan=False)
         except (TypeError, ValueError) as e:
             raise ValidationError(f"{label} expects a JSON value") from e
         if "\\u0000" in encoded:
@@ -168,16 +181,66 @@ def coerce(attr: AttributeDef, value: Any, *, where: str, from_text: bool) -> An
     raise ValidationError(f"{label} has unknown kind {kind!r}")
 
 
+def _absolute_path(value: str, label: str) -> str:
+    """A ref in the one form a path has in the store, so that equal targets compare equal."""
+    if not value.startswith("/"):
+        raise ValidationError(f"{label} expects an absolute path, got {value!r}")
+    try:
+        return paths.resolve(value)
+    except (InvalidName, InvalidPath) as e:
+        raise ValidationError(f"{label}: {e}") from e
+
+
+def _shortened(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _loads(text: str, label: str) -> Any:
+    """``json.loads``, where every failure but malformed text is one line about ``label``."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise ValidationError(f"{label} expects JSON nested at most {MAX_JSON_DEPTH} levels deep") from None
+    except ValueError as e:  # an integer with more digits than Python converts
+        raise ValidationError(f"{label} expects JSON: {str(e).split(';')[0]}") from None
+
+
+def _check_json(value: Any, label: str) -> None:
+    """Refuse what Python holds but the store cannot: nesting deeper than MAX_JSON_DEPTH,
+    NaN and infinities (SQLite's JSON functions reject them), text that is not UTF-8."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise ValidationError(f"{label} expects JSON nested at most {MAX_JSON_DEPTH} levels deep")
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+            if isinstance(node, dict):
+                stack.extend((key, depth) for key in node)
+        elif isinstance(node, float) and not math.isfinite(node):
+            raise ValidationError(f"{label} expects JSON without NaN or Infinity, got {node!r}")
+        elif isinstance(node, str):
+            bad = paths.undecodable(node)
+            if bad:
+                raise ValidationError(f"{label} must be UTF-8 text (found {bad})")
+
+
 def open_value(name: str, value: Any, *, where: str, from_text: bool) -> Any:
     """An undeclared attribute of an open type: any JSON value. From the command line,
     text that parses as JSON is that value (``5433``, ``true``, ``"5433"``), other text
     is itself (``db.example``)."""
     label = f"{where}: attribute '{name}'"
-    if not name or "\x00" in name or _CONTROL_CHARS.search(name):
-        raise ValidationError(f"{label}: an attribute name must be non-empty, without control characters")
+    if not name or "\x00" in name or _CONTROL_CHARS.search(name) or paths.undecodable(name):
+        label = paths.escaped(label)
+        raise ValidationError(
+            f"{label}: an attribute name must be non-empty UTF-8 text, without control characters"
+        )
     if from_text and isinstance(value, str):
         with contextlib.suppress(json.JSONDecodeError):
-            value = json.loads(value)
+            value = _loads(value, label)
     attr = AttributeDef(name=name, kind="json")
     return coerce(attr, value, where=where, from_text=False)
 
@@ -206,19 +269,33 @@ class TypeRegistry:
             raise UnknownType(where or name, f"unknown type {name!r} (see 'types')") from None
 
     def lineage(self, name: str) -> tuple[str, ...]:
-        """The type and its bases, most specific first."""
+        """The type and its bases, most specific first; a base no longer defined ends it."""
         cached = self._lineage.get(name)
         if cached is None:
             chain: list[str] = []
             current: str | None = name
-            while current is not None and current not in chain:
+            while current in self._types and current not in chain:
                 chain.append(current)
-                current = self._types[current].base if current in self._types else None
+                current = self._types[current].base
             cached = self._lineage[name] = tuple(chain)
         return cached
 
     def is_a(self, name: str, ancestor: str) -> bool:
         return ancestor in self.lineage(name)
+
+    def uses_of(self, name: str) -> list[str]:
+        """How the other types refer to type ``name``: as base, child type or instance type."""
+        uses = []
+        for typedef in self:
+            if typedef.name == name:
+                continue
+            if typedef.base == name:
+                uses.append(f"the base of type {typedef.name}")
+            if name in (typedef.children or ()):
+                uses.append(f"a child type of type {typedef.name}")
+            if any(instance.get("type") == name for instance in typedef.instances):
+                uses.append(f"the type of an instance of type {typedef.name}")
+        return uses
 
     def subtypes(self, name: str) -> list[str]:
         """``name`` and every type that inherits from it."""
@@ -283,8 +360,10 @@ class TypeRegistry:
         where: str,
         from_text: bool = False,
         fill_defaults: bool = True,
+        kept: Iterable[str] = (),
     ) -> dict[str, Any]:
-        """Return the attributes checked, converted and completed with defaults."""
+        """Return the attributes checked, converted and completed with defaults. ``kept``
+        names the values an item keeps as they are stored: they count as present."""
         known = self.attributes(type_name)
         out: dict[str, Any] = {}
         open_type = self.is_open(type_name)
@@ -301,8 +380,9 @@ class TypeRegistry:
             converted = coerce(attr, value, where=where, from_text=from_text)
             if converted is not None:
                 out[key] = converted
+        present = out.keys() | set(kept)
         for key, attr in known.items():
-            if key in out:
+            if key in present:
                 continue
             if fill_defaults and attr.default is not None:
                 out[key] = attr.default

@@ -8,7 +8,8 @@ from typing import Any
 from realnet.core import paths
 from realnet.core.errors import RealnetError, ValidationError
 from realnet.core.item import Item
-from realnet.core.loader import parse_type
+from realnet.core.loader import check_definition, parse_type
+from realnet.core.types import TypeDef, TypeRegistry
 from realnet.resources.base import Resource
 
 
@@ -55,6 +56,21 @@ class TypeResource(Resource):
                 raise ValidationError(f"{path}: refers to unknown type {ref!r}")
         if typedef.module:
             self.context.resources.get(typedef.module)
+        self._check_with_the_others(path, typedef, registry)
+
+    @staticmethod
+    def _check_with_the_others(path: str, typedef: TypeDef, registry: TypeRegistry) -> None:
+        """The initialization files' checks, over the types as they would be: the new
+        definition, and the types it changes (its subtypes, and those creating its items)."""
+        changed = TypeRegistry([*(t for t in registry if t.name != typedef.name), typedef])
+        folder = paths.parent_of(path)
+        for other in changed:
+            instance_types = [i.get("type") for i in other.instances]
+            if other.name == typedef.name or changed.is_a(other.name, typedef.name) or any(
+                isinstance(t, str) and changed.is_a(t, typedef.name) for t in instance_types
+            ):
+                where = path if other.name == typedef.name else paths.join(folder, other.name)
+                check_definition(changed, other, where)
 
     def text(self, item: Item) -> str | None:
         import json

@@ -442,6 +442,12 @@ class SqliteProvider(Provider):
                 taken = self.get_many([r[3] for r in rows[:1000]])
                 where = next(iter(taken), rows[0][3] if rows else "/")
                 raise AlreadyExists(where) from e
+            except sqlite3.OperationalError as e:  # as _execute translates them
+                if "locked" in str(e) or "busy" in str(e):
+                    raise StoreError(f"{self.db_path}: the store is busy ({e}); try again") from e
+                raise StoreError(f"{self.db_path}: {e}") from e
+            except sqlite3.DatabaseError as e:
+                raise StoreError(f"{self.db_path}: {e}") from e
         return len(rows)
 
     def update(
