@@ -586,26 +586,32 @@ class Context:
 
         with self.provider.transaction():
             item = self.guard.require(self.provider.get(path), "delete")
-            if item.type == "Type" and paths.parent_of(path) == TYPES_FOLDER:
-                # Items and types naming a type that is gone could be neither read as
-                # typed nor changed any more.
-                name = paths.name_of(path)
-                uses = self.types.uses_of(name)
-                if uses:
-                    more = f" (and {len(uses) - 1} more)" if len(uses) > 1 else ""
-                    raise ValidationError(f"{path}: type {name} is {uses[0]}{more}")
-                shown = self.store.search(paths.ROOT, types=[name], limit=1,
-                                          visible=self.guard.visibility(paths.ROOT)).items
-                if shown:
-                    raise ValidationError(f"{path}: type {name} is used by items (first: {shown[0].path})")
-                if self.store.search(paths.ROOT, types=[name], limit=1).items:
-                    raise ValidationError(f"{path}: type {name} is used by items you cannot read")
+            self._refuse_removing_a_used_type(item)
             self._require_whole_subtree(path)
             keys = content.keys_below(self, path) if self.content is not None else []
             count = self.provider.delete(path, recursive=recursive)
         self._after_write(path)
         content.release(self, keys)
         return count
+
+    def _refuse_removing_a_used_type(self, item: Item) -> None:
+        """A type definition leaves /types (deleted or moved away) only when nothing uses
+        it: items and types naming a type that is gone could be neither read as typed nor
+        changed any more."""
+        path = item.path
+        if item.type != "Type" or paths.parent_of(path) != TYPES_FOLDER:
+            return
+        name = paths.name_of(path)
+        uses = self.types.uses_of(name)
+        if uses:
+            more = f" (and {len(uses) - 1} more)" if len(uses) > 1 else ""
+            raise ValidationError(f"{path}: type {name} is {uses[0]}{more}")
+        shown = self.store.search(paths.ROOT, types=[name], limit=1,
+                                  visible=self.guard.visibility(paths.ROOT)).items
+        if shown:
+            raise ValidationError(f"{path}: type {name} is used by items (first: {shown[0].path})")
+        if self.store.search(paths.ROOT, types=[name], limit=1).items:
+            raise ValidationError(f"{path}: type {name} is used by items you cannot read")
 
     def _require_whole_subtree(self, path: str) -> None:
         """Refuse to copy, move or delete a subtree holding items the principal may not read:
@@ -652,6 +658,8 @@ class Context:
             item = self.guard.require(self.provider.get(source), "read" if copy else "delete")
             self._require_whole_subtree(source)
             self._require_admin_for_mounts(source, copy=copy)
+            if not copy:
+                self._refuse_removing_a_used_type(item)
             if not copy and source in BUILTIN_FOLDERS:
                 raise ValidationError(f"{source}: a built-in folder cannot be moved")
             existing = self._exists_for_me(target)

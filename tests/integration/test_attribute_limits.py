@@ -184,6 +184,7 @@ def test_a_type_in_use_cannot_be_removed(cli, snapshot):
     ok(cli("rm", "/types/Sub"))
     before = snapshot()
     refused(cli("rm", "/types/Gadget"), "/types/Gadget: type Gadget is used by items (first: /g)")
+    refused(cli("mv", "/types/Gadget", "/gadget-type"), "/types/Gadget: type Gadget is used by items (first: /g)")
     assert snapshot() == before
     ok(cli("rm", "/g"))
     ok(cli("rm", "/types/Gadget"))
