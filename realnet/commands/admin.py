@@ -314,9 +314,31 @@ def _parse_document(file: str, text: str) -> Any:
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
+        _refuse_deep_yaml(file, yaml.parse(text, Loader=loader))
         return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or "not valid YAML"
         raise ValidationError(f"{file}: malformed YAML{where}: {problem}") from e
+
+
+#: An export nests a few levels around attribute values of at most MAX_JSON_DEPTH.
+MAX_YAML_DEPTH = MAX_JSON_DEPTH + 16
+
+
+def _refuse_deep_yaml(file: str, events: Any) -> None:
+    """Count the nesting on libyaml's event stream, which is read without recursion, before
+    the document is built: building one nested some thousands deep overflows the C stack
+    and kills the process (a segmentation fault, not an error)."""
+    import yaml
+
+    depth = 0
+    for event in events:
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise ValidationError(f"{file}: YAML nested more than {MAX_YAML_DEPTH} levels deep "
+                                      f"(attribute values may nest at most {MAX_JSON_DEPTH})")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1

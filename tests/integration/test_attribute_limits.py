@@ -121,6 +121,18 @@ def test_deep_json_in_an_import_file(cli, snapshot, tmp_path):
     assert snapshot() == before
 
 
+def test_deep_yaml_in_an_import_file_is_refused_before_it_is_built(tmp_path):
+    # libyaml's loader recurses in C: built, 30,000 levels overflowed the stack and the
+    # process died of a segmentation fault. Run as a process of its own, as users do.
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("format: realnet-export\nversion: 1\nitems: " + "[" * 30_000 + "]" * 30_000 + "\n")
+    done = subprocess.run([sys.executable, "-m", "realnet", "import", str(deep), "/x"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, (done.returncode, done.stderr[-300:])
+    assert done.stderr == (f"realnet: {deep}: YAML nested more than 48 levels deep "
+                           "(attribute values may nest at most 32)\n")
+
+
 # -- finding 4d: text that is not UTF-8 -----------------------------------------------------------
 
 @pytest.mark.parametrize(
