@@ -3,9 +3,12 @@
 Nothing outside the mounted folder is ever reached. A symbolic link that leads out of
 it is neither listed nor followed; paths are resolved and then opened component by
 component with ``O_NOFOLLOW`` from the mounted folder down, so a link swapped in
-between the check and the open fails instead of escaping. Listing a large folder reads
-its names once (cached until the folder changes) and looks at the files of one page
-only, so the first page of 100,000 files costs one directory read and a hundred stats.
+between the check and the open fails instead of escaping. A link inside shows as what
+it leads to, but deleting or renaming it changes the link alone, and a walk (find,
+tree) looks into each folder once, so a link back up cannot make it endless. Listing a
+large folder reads its names once (cached until the folder changes) and looks at the
+files of one page only, so the first page of 100,000 files costs one directory read and
+a hundred stats.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import heapq
 import os
 import shutil
 import stat
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
@@ -33,7 +37,7 @@ from realnet.core.errors import (
 )
 from realnet.core.item import ChildrenPage, Item, ItemDraft
 from realnet.providers.listing import timestamp, visible_to
-from realnet.providers.mounted import MountedProvider
+from realnet.providers.mounted import MountedProvider, keep_owner
 from realnet.providers.sql import cursors
 
 FOLDER, FILE = "Folder", "File"
@@ -41,6 +45,8 @@ _LISTINGS: OrderedDict[str, tuple[tuple[int, int], list[str]]] = OrderedDict()
 _LISTINGS_SIZE = 64
 _LISTINGS_LOCK = threading.Lock()
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_ON_ERROR = "onexc" if sys.version_info >= (3, 12) else "onerror"  # 3.12 deprecates onerror
+_EFFECTIVE = os.access in os.supports_effective_ids
 
 
 def _valid_name(name: str) -> bool:
@@ -54,9 +60,17 @@ def _valid_name(name: str) -> bool:
     return True
 
 
+def _readable(text: str) -> str:
+    """A name from the disk as a message can show it: bytes that are not UTF-8 and control
+    characters escaped."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 class FileTreeProvider(MountedProvider):
     kind = "folder"
     capabilities = frozenset({"content"})
+    changes_at_once = True
 
     def __init__(self, mount: Item, *, source: str, read_only: bool) -> None:
         super().__init__(mount, source=source, read_only=read_only)
@@ -75,6 +89,12 @@ class FileTreeProvider(MountedProvider):
             raise InvalidPath(f"{path}: a symbolic link leads outside the mounted folder {self.source}; "
                               "it is not followed")
         return real
+
+    def _located(self, path: str) -> tuple[str, str]:
+        """(real parent folder, name) of ``path``: the last step is not followed, so for a
+        link it is the link itself."""
+        parent = paths.parent_of(path)
+        return (self.root if parent == self.base else self._real(parent)), paths.name_of(path)
 
     def _parts(self, real: str) -> list[str]:
         return [] if real == self.root else os.path.relpath(real, self.root).split(os.sep)
@@ -166,17 +186,93 @@ class FileTreeProvider(MountedProvider):
                 _LISTINGS.popitem(last=False)
         return names
 
-    def _child(self, folder: str, real_folder: str, name: str) -> Item | None:
+    def _entry(self, folder: str, real_folder: str, name: str) -> tuple[Item, str, bool] | None:
+        """The item the entry ``name`` of a folder shows as, where that really is, and
+        whether a link leads there; None when it shows as no item."""
         path = paths.join(folder, name)
         real = os.path.join(real_folder, name)
         try:
             st = os.stat(real, follow_symlinks=False)
-            if stat.S_ISLNK(st.st_mode):
+            linked = stat.S_ISLNK(st.st_mode)
+            if linked:
                 real = self._real(path)
                 st = os.stat(real, follow_symlinks=False)
         except (OSError, InvalidPath):
             return None  # gone meanwhile, unreadable, or a link that leads out: not shown
-        return self._item(path, st)
+        item = self._item(path, st)
+        return None if item is None else (item, real, linked)
+
+    def _child(self, folder: str, real_folder: str, name: str) -> Item | None:
+        found = self._entry(folder, real_folder, name)
+        return None if found is None else found[0]
+
+    def all_items(self, root: str, max_depth: int | None) -> Iterator[Item]:
+        """Every item below ``root``, looking into each folder once: a link back up would
+        make the walk endless, and links to links grow it exponentially. Folders reached
+        without a link are walked before any link is followed, so what lies below ``root``
+        shows at its own path rather than only through a link to it."""
+        real_root = self.root if root == self.base else self._real(root)
+        plain: list[tuple[str, str, int]] = [(root, real_root, 0)]
+        linked: list[tuple[str, str, int]] = []
+        seen: set[tuple[int, int]] = set()
+        while plain or linked:
+            folder, real, depth = plain.pop() if plain else linked.pop()
+            if max_depth is not None and depth >= max_depth:
+                continue
+            st = self._stat(folder, real)
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            for name in sorted(self._names(folder, real)):
+                found = self._entry(folder, real, name) if _valid_name(name) else None
+                if found is None:
+                    continue
+                item, real_child, through_link = found
+                yield item
+                if item.type == FOLDER:
+                    (linked if through_link else plain).append((item.path, real_child, depth + 1))
+
+    def _on_disk(self, folder: str, real_folder: str) -> Iterator[tuple[str, tuple[Item, str, bool] | None]]:
+        """Everything a real folder holds, all the way down, without following links (what
+        removing the folder removes): where each entry is, and what it shows as."""
+        stack = [(folder, real_folder)]
+        while stack:
+            folder, real_folder = stack.pop()
+            for name in sorted(self._names(folder, real_folder)):
+                found = self._entry(folder, real_folder, name) if _valid_name(name) else None
+                yield os.path.join(real_folder, name), found
+                if found is not None and found[0].type == FOLDER and not found[2]:
+                    stack.append((found[0].path, found[1]))
+
+    def left_behind(self, path: str) -> list[str]:
+        """What moving ``path`` out of the mount would lose or leave behind: entries that
+        show as no item (the copy cannot carry them), and folders this process may not
+        remove entries from."""
+        real_parent, name = self._located(path)
+        real = os.path.join(real_parent, name)
+        folders, found = [real_parent], []
+        if stat.S_ISDIR(self._stat(path, real).st_mode):  # a link goes alone, whatever it leads to
+            folders.append(real)
+            for real_child, entry in self._on_disk(path, real):
+                if entry is None:
+                    found.append(f"{_readable(self._shown(real_child))} ({self._why_unshown(real_child)})")
+                elif entry[0].type == FOLDER and not entry[2]:
+                    folders.append(real_child)
+        found += [f"{_readable(self._shown(f))} (this process may not remove what it holds)"
+                  for f in folders if not os.access(f, os.W_OK | os.X_OK, effective_ids=_EFFECTIVE)]
+        return found
+
+    def _why_unshown(self, real: str) -> str:
+        if not _valid_name(os.path.basename(real)):
+            return "a name no item can have: not UTF-8, control characters or too long"
+        if not os.path.islink(real):
+            return "neither a file nor a folder"
+        target = os.path.realpath(real)
+        if target != self.root and not target.startswith(self.root + os.sep):
+            return "a link leading out of the mounted folder"
+        if not os.path.lexists(target):
+            return "a link leading nowhere"
+        return "a link to neither a file nor a folder"
 
     def child_items(self, path: str) -> list[Item]:
         real = self.root if path == self.base else self._real(path)
@@ -245,9 +341,7 @@ class FileTreeProvider(MountedProvider):
     def _target(self, path: str) -> tuple[str, str]:
         """(real parent folder, name) for a new entry at ``path``."""
         self.check_writable(path)
-        parent = paths.parent_of(path)
-        real_parent = self.root if parent == self.base else self._real(parent)
-        return real_parent, paths.name_of(path)
+        return self._located(path)
 
     def accept(self, draft: ItemDraft) -> ItemDraft:
         if draft.type == FILE or "storage_key" in draft.attributes:
@@ -293,37 +387,62 @@ class FileTreeProvider(MountedProvider):
         return current
 
     def delete(self, path: str, *, recursive: bool = False) -> int:
+        """Delete ``path`` from the disk; a link is removed itself, never what it leads to."""
         self.check_writable(path)
-        item = self.get(path)
-        real = self._real(path)
+        self.get(path)
+        real_parent, name = self._located(path)
+        real = os.path.join(real_parent, name)
+        is_folder = stat.S_ISDIR(self._stat(path, real).st_mode)
         count = 1
-        if item.type == FOLDER:
-            count += sum(1 for _ in self.all_items(path, None))
+        if is_folder:
+            count += sum(1 for _, entry in self._on_disk(path, real) if entry is not None)
             if count > 1 and not recursive:
                 raise NotEmpty(f"{path}: has {count - 1} item(s) below it (use -r to delete them too)")
-        folder = self._open_folder(os.path.dirname(real))
+        folder = self._open_folder(real_parent)
+        failed: list[tuple[str, OSError]] = []
+
+        def note(function: Any, where: str, error: Any) -> None:
+            # Go on with the rest, as rm -r does: after a move, its copy is in place.
+            failed.append((where, error[1] if isinstance(error, tuple) else error))
+
         try:
-            if item.type == FOLDER:
-                shutil.rmtree(os.path.basename(real), dir_fd=folder)
+            if is_folder:
+                shutil.rmtree(name, dir_fd=folder, **{_ON_ERROR: note})
             else:
-                os.unlink(os.path.basename(real), dir_fd=folder)
+                os.unlink(name, dir_fd=folder)
         except OSError as e:
             raise self._error(e, real, path) from None
         finally:
             os.close(folder)
+        if failed:  # the first is the cause: the folders above it then fail as not empty
+            where, error = failed[0]
+            raise self._error(error, os.path.join(real_parent, where), path)
         return count
 
     def move(self, source: str, target: str) -> Item:
+        """Rename ``source`` on the disk; a link is renamed itself, never what it leads to."""
         self.check_writable(source)
         self.get(source)
-        real_source = self._real(source)
-        real_parent, name = self._target(target)
-        if os.path.lexists(os.path.join(real_parent, name)):
-            raise AlreadyExists(target)
+        real_parent, name = self._located(source)
+        target_parent, target_name = self._target(target)
+        real = os.path.join(real_parent, name)
+        if os.path.islink(real) and target_parent != real_parent and \
+                os.path.realpath(os.path.join(target_parent, os.readlink(real))) != self._real(source):
+            raise ValidationError(f"{source}: a symbolic link relative to its folder; at {target} it would "
+                                  "lead elsewhere, so it is not moved there")
+        from_folder = self._open_folder(real_parent)
         try:
-            os.rename(real_source, os.path.join(real_parent, name))
+            to_folder = self._open_folder(target_parent)
+            try:
+                if _lstat_at(target_name, to_folder) is not None:
+                    raise AlreadyExists(target)
+                os.rename(name, target_name, src_dir_fd=from_folder, dst_dir_fd=to_folder)
+            finally:
+                os.close(to_folder)
         except OSError as e:
-            raise self._error(e, real_source, source) from None
+            raise self._error(e, real, source) from None
+        finally:
+            os.close(from_folder)
         return self.get(target)
 
     def copy(self, source: str, target: str, *, owner: str) -> Item:
@@ -355,6 +474,12 @@ class FileTreeProvider(MountedProvider):
                          dir_fd=folder)
             try:
                 with os.fdopen(fd, "wb") as f:
+                    if existing is not None:
+                        # The new bytes keep who may read and run them: a private key stays
+                        # private, a script runnable. Set-ID bits go, as a write to the file
+                        # would drop them: these are someone else's bytes now.
+                        keep_owner(f.fileno(), existing)
+                        os.fchmod(f.fileno(), stat.S_IMODE(existing.st_mode) & 0o777)
                     for chunk in chunks:
                         f.write(chunk)
                     f.flush()

@@ -8,6 +8,7 @@ from the mount and the folders above it, so the guard treats them like any other
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -30,6 +31,10 @@ class MountedProvider(Provider):
     #: Whether a search or count from above the mount goes into it (not into a cluster,
     #: which may hold hundreds of thousands of objects: search it from its own path).
     searched_from_above = True
+    #: Whether changes reach the source as they are made (a folder on disk has no
+    #: transactions) instead of when the store commits: a move out of such a mount removes
+    #: the source only after the copy has committed, so a failure cannot lose both.
+    changes_at_once = False
 
     def __init__(self, mount: Item, *, source: str, read_only: bool) -> None:
         self.mount = mount
@@ -107,6 +112,12 @@ class MountedProvider(Provider):
     def accept(self, draft: ItemDraft) -> ItemDraft:
         """An item copied in from elsewhere, as this source can hold it (or a clear error)."""
         return draft
+
+    def left_behind(self, path: str) -> list[str]:
+        """What moving ``path`` out of the mount would lose or leave behind, described for a
+        message: the move copies items, so what the source keeps but shows as no item
+        would be deleted without a copy."""
+        return []
 
     #: Action name → the permission it needs on the item it is done to.
     actions: Mapping[str, str] = {}
@@ -198,3 +209,15 @@ class MountedProvider(Provider):
                 self.create(draft)
                 count += 1
         return count
+
+
+def keep_owner(fd: int, previous: os.stat_result) -> None:
+    """Give a file written to replace another (``fd``) the owner and group the replaced
+    one had, as far as this process may: root keeps a service's file its own; anyone
+    else may at least keep a group they belong to. Not being allowed is no failure."""
+    for uid, gid in ((previous.st_uid, previous.st_gid), (-1, previous.st_gid)):
+        try:
+            os.fchown(fd, uid, gid)
+            return
+        except OSError:
+            continue

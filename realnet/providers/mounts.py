@@ -381,7 +381,14 @@ class MountTable(Provider):
         with self.transaction():
             stored = self.store.get_for_update(path)
             provider = self._writing(self.provider_of(mount))
-            source_version = provider.root_version()
+            try:
+                source_version, readable = provider.root_version(), True
+            except RealnetError:
+                if top:
+                    raise
+                # A source that cannot be read shows no values (as _with_top_values): the
+                # mount's own settings still change, to point it at another file, say.
+                source_version, readable = None, False
             current = stored.version if source_version is None \
                 else combined_version(stored.version, source_version)
             if expected_version is not None and expected_version != current:
@@ -390,7 +397,8 @@ class MountTable(Provider):
             if own != dict(stored.attributes):
                 self.store.update(path, own, expected_version=stored.version)
                 self._moved()
-            provider.set_root_attributes(top, expected_version=source_version)
+            if readable:
+                provider.set_root_attributes(top, expected_version=source_version)
         return self.get(path)
 
     def delete(self, path: str, *, recursive: bool = False) -> int:

@@ -28,7 +28,7 @@ from realnet.core.item import Item, ItemDraft
 from realnet.providers.documents import nodes
 from realnet.providers.documents.codecs import CODECS, Codec
 from realnet.providers.listing import timestamp
-from realnet.providers.mounted import MountedProvider
+from realnet.providers.mounted import MountedProvider, keep_owner
 
 #: Parsed documents kept between requests, most recently used last.
 _CACHE: OrderedDict[str, Loaded] = OrderedDict()
@@ -128,8 +128,15 @@ class DocumentProvider(MountedProvider):
         if not self._dirty:
             return self._working.version
         if self._dumped is None:
-            self._dumped = self.codec.dump(self._working.document, self._working.original)
+            self._dumped = self._dump()
         return _version(self._dumped)
+
+    def _dump(self) -> bytes:
+        assert self._working is not None
+        try:
+            return self.codec.dump(self._working.document, self._working.original)
+        except RecursionError:
+            raise self.codec.too_deep(self.source) from None
 
     def _loaded_time(self) -> str:
         try:
@@ -149,6 +156,16 @@ class DocumentProvider(MountedProvider):
             return self.root_node()
         top, version, updated = self._current()
         return self._item(path, self._node(top, path), version, updated)
+
+    def get_for_update(self, path: str) -> Item:
+        """The item as a change starts from: without the values whose keys cannot be named
+        as attributes (an empty key, a control character), which a change leaves as they
+        are, and which would otherwise make every change of the object fail its checks."""
+        item = self.get(path)
+        if all(nodes.can_be_attribute(k) for k in item.attributes):
+            return item
+        return item._replace(attributes={k: v for k, v in item.attributes.items()
+                                         if nodes.can_be_attribute(k)})
 
     def child_items(self, path: str) -> list[Item]:
         top, version, updated = self._current()
@@ -171,7 +188,11 @@ class DocumentProvider(MountedProvider):
         self.check_writable(path)
         if self._working is None:
             data, _ = read_source(self.real)
-            self._working = Working(self.codec.load_for_edit(data, self.source), _version(data), data)
+            try:
+                document = self.codec.load_for_edit(data, self.source)
+            except RecursionError:
+                raise self.codec.too_deep(self.source) from None
+            self._working = Working(document, _version(data), data)
         current = self._version_now()
         if expected_version is not None and expected_version != current:
             raise Conflict(f"{path}: {self.source} changed since it was read (version {expected_version} "
@@ -181,8 +202,16 @@ class DocumentProvider(MountedProvider):
         return self.codec.top(self._working.document)
 
     def _check_values(self, where: str, attributes: Mapping[str, Any]) -> None:
-        for key in attributes:
+        # What nests deeper than the reader takes would be written, and then never read again.
+        room = self.codec.max_depth - len(self.segments(where)) - 1
+        limit = f"nested too deeply for {self.source} (more than {self.codec.max_depth} levels)"
+        if room < 0:
+            raise ValidationError(f"{where}: {limit}")
+        for key, value in attributes.items():
             self.codec.check_key(key, where, value=True)
+            self.codec.check_value(key, value, where)
+            if isinstance(value, dict | list) and nodes.deeper_than(value, room):
+                raise ValidationError(f"{where}: attribute '{key}': {limit}")
 
     folder_type = nodes.OBJECT
 
@@ -193,6 +222,28 @@ class DocumentProvider(MountedProvider):
             raise ValidationError(f"{draft.path}: a {self.kind} holds no file content "
                                   f"(a {draft.type} cannot be copied into it)")
         return draft._replace(type=nodes.OBJECT)
+
+    def left_behind(self, path: str) -> list[str]:
+        """Objects and lists below ``path`` under keys no item name can show (an empty
+        key, one too long): a move out of the document would delete them uncopied."""
+        found = []
+        stack = [(path, self._node(self._current()[0], path))]
+        while stack:
+            where, node = stack.pop()
+            if not isinstance(node, dict):
+                stack.extend((paths.join(where, str(i)), value) for i, value in enumerate(node))
+                continue
+            for key, value in node.items():
+                if not nodes.is_child(value):
+                    continue
+                name = nodes.name_of_key(key)
+                if name is not None:
+                    stack.append((paths.join(where, name), value))
+                    continue
+                text = nodes.key_text(key)
+                shown = repr(text) if len(text) <= 40 else f"{text[:20]!r}… ({len(text.encode())} bytes)"
+                found.append(f"the key {shown} in {where}")
+        return found
 
     def create(self, draft: ItemDraft) -> Item:
         with self.transaction():
@@ -227,12 +278,14 @@ class DocumentProvider(MountedProvider):
 
     def _change(self, node: dict, where: str, seen: Mapping[str, Any],
                 attributes: Mapping[str, Any]) -> None:
-        """Apply what differs from the values as the caller saw them, and only that: the
-        fast reader and the writer may read a plain value differently (YAML 1.1 ``yes``)."""
+        """Apply what differs from the values as the caller saw them, and only that: a
+        value left alone keeps its form in the file (quotes, ``1e3``, a date). Keys that
+        cannot be attribute names are never removed: no caller can name them."""
         missing = object()
         changed = {k: v for k, v in attributes.items() if seen.get(k, missing) != v}
         self._check_values(where, changed)
-        nodes.change_values(node, changed, [k for k in seen if k not in attributes], where)
+        removed = [k for k in seen if k not in attributes and nodes.can_be_attribute(k)]
+        nodes.change_values(node, changed, removed, where)
 
     def root_version(self) -> int | None:
         return self._current()[1]
@@ -293,7 +346,7 @@ class DocumentProvider(MountedProvider):
     def prepare(self) -> None:
         if not self._dirty or self._working is None:
             return
-        data = self._dumped or self.codec.dump(self._working.document, self._working.original)
+        data = self._dumped or self._dump()
         folder = os.path.dirname(self.real)
         lock = os.open(self.real, os.O_RDONLY)
         try:
@@ -306,6 +359,7 @@ class DocumentProvider(MountedProvider):
                                              suffix=".realnet-tmp")
             try:
                 with os.fdopen(fd, "wb") as f:
+                    keep_owner(f.fileno(), st)  # a service's config stays readable to the service
                     f.write(data)
                     f.flush()
                     os.fsync(f.fileno())
@@ -320,7 +374,6 @@ class DocumentProvider(MountedProvider):
             os.close(lock)
             raise
         self._pending = (temporary, lock)
-        self._written = data
 
     def commit(self) -> None:
         pending, self._pending = self._pending, None
@@ -330,11 +383,11 @@ class DocumentProvider(MountedProvider):
                 try:
                     os.replace(temporary, self.real)
                     _fsync_folder(os.path.dirname(self.real))
-                    st = os.stat(self.real)
-                    loaded = Loaded(_fingerprint(st), self._working.document, _version(self._written),
-                                    timestamp(st.st_mtime))
                     with _CACHE_LOCK:
-                        _CACHE[self.real] = loaded
+                        # The next read parses the new file with the fast reader again: what
+                        # was changed is the writer's document, whose plain values the fast
+                        # reader may read otherwise (XML's text "5" for a 5 that was set).
+                        _CACHE.pop(self.real, None)
                 finally:
                     os.close(lock)
         finally:

@@ -69,7 +69,7 @@ def laid_out(value: Any, path: tuple[Any, ...], margin: str, step: str,
     """``value`` as JSON indented by ``step`` from ``margin``, but on one line (with
     ``separators``) where its path is in ``inline``."""
     if not isinstance(value, dict | list) or not value or path in inline:
-        return json.dumps(value, ensure_ascii=False, separators=separators)
+        return json.dumps(value, ensure_ascii=False, separators=separators, allow_nan=False)
     inner = margin + step
     if isinstance(value, dict):
         parts = [f"{inner}{json.dumps(k, ensure_ascii=False)}: "

@@ -20,6 +20,7 @@ from realnet.core.errors import InvalidName, NotFound, RealnetError, ValidationE
 OBJECT = "DocumentObject"
 LIST = "DocumentList"
 _ESCAPED = re.compile(r"[%/\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def is_child(value: Any) -> bool:
@@ -94,6 +95,25 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+def deeper_than(document: Any, limit: int) -> bool:
+    """Whether objects and lists nest more than ``limit`` levels deep in ``document``
+    (walked without recursion: the point is to find what recursion cannot take)."""
+    stack = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        for value in node.values() if isinstance(node, dict) else node:
+            if isinstance(value, dict | list):
+                stack.append((value, depth + 1))
+    return False
+
+
+def can_be_attribute(name: str) -> bool:
+    """Whether a key can be named as an attribute (non-empty, no control characters)."""
+    return bool(name) and not _CONTROL.search(name)
+
+
 def values_of(node: Any) -> dict[str, Any]:
     """The attributes of an object: its non-child values, made plain."""
     if not isinstance(node, dict):
@@ -148,9 +168,14 @@ def change_values(node: dict, changed: Mapping[str, Any], removed: list[str], wh
     original keys and, for values equal to what is there, the original objects (quotes,
     dates, ``yes``): a write touches only what the user changed."""
     by_name = {key_text(k): k for k in node}
+    own = _own_keys(node) if removed else None
     for name in removed:
         key = by_name.get(name)
         if key is not None and not is_child(node[key]):
+            if own is not None and key not in own:
+                raise ValidationError(f"{where}: attribute '{name}' comes from a merge key (<<) and "
+                                      "cannot be removed here; remove it where it is defined, or "
+                                      "set a value of its own here")
             del node[key]
     for name, value in changed.items():
         if isinstance(value, dict) or (isinstance(value, list) and value and is_child(value)):
@@ -165,6 +190,14 @@ def change_values(node: dict, changed: Mapping[str, Any], removed: list[str], wh
             if not is_child(current) and plain(current) == value:
                 continue
         node[key] = value
+
+
+def _own_keys(node: dict) -> set[Any] | None:
+    """The keys a mapping holds itself, if some of the keys it shows come from YAML merge
+    keys (``<<: *defaults``, kept by ruamel's round-trip mapping); None if none do."""
+    if not getattr(node, "merge", None):
+        return None
+    return {key for key, _ in node.non_merged_items()}  # type: ignore[attr-defined]
 
 
 def new_child(type_name: str, attributes: Mapping[str, Any], where: str) -> Any:

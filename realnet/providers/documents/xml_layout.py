@@ -11,33 +11,128 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from realnet.providers.documents.codecs import element_node, own_text
 
+#: Namespace declarations, (prefix, URI) in the file's order ('' for the default
+#: namespace), by the ``id`` of the element that makes them.
+Declared = dict[int, list[tuple[str, str]]]
 
-def as_written(original: bytes) -> tuple[Any, str, str] | None:
-    """The file's root element with its comments and processing instructions, and the
-    text before it (less the XML declaration) and after it; None if that cannot be had."""
+
+class Written(NamedTuple):
+    root: Any
+    before: str  # the prolog, less the XML declaration
+    after: str  # the epilog
+    declared: Declared
+
+
+def _builder(declared: Declared) -> Any:
+    from xml.etree.ElementTree import TreeBuilder
+
+    class Builder(TreeBuilder):
+        """Notes which element declares which namespaces (the parser tells them just before
+        the element itself)."""
+
+        pending: list[tuple[str, str]] = []  # noqa: RUF012 - replaced, never changed in place
+
+        def start_ns(self, prefix: str, uri: str) -> None:
+            self.pending = [*self.pending, (prefix, uri)]
+
+        def start(self, tag: str, attrs: dict[str, str]) -> Any:
+            element = super().start(tag, attrs)
+            if self.pending:
+                declared[id(element)], self.pending = self.pending, []
+            return element
+
+    return Builder(insert_comments=True, insert_pis=True)
+
+
+def as_written(original: bytes) -> Written | None:
+    """The file's root element with its comments, processing instructions and namespace
+    declarations, and the text before it (less the XML declaration) and after it; None if
+    that cannot be had."""
     from xml.etree.ElementTree import ParseError, TreeBuilder
 
     import defusedxml
     from defusedxml.ElementTree import DefusedXMLParser
 
+    declared: Declared = {}
+    # Only a file with namespaces pays for a builder of Python's own.
+    target = _builder(declared) if b"xmlns" in original else TreeBuilder(insert_comments=True,
+                                                                       insert_pis=True)
     try:
-        parser = DefusedXMLParser(target=TreeBuilder(insert_comments=True, insert_pis=True))
+        parser = DefusedXMLParser(target=target)
         parser.feed(original)
         root = parser.close()
     except (ParseError, ValueError, defusedxml.DefusedXmlException):
         return None
     try:
-        text = original.decode("utf-8")
+        text = original.decode("utf-8-sig")
     except UnicodeDecodeError:  # another encoding: only what is inside the root is kept
-        return root, "", ""
+        return Written(root, "", "", declared)
     start = _prolog_end(text)
     prolog = re.sub(r"\A\s*<\?xml\b.*?\?>", "", text[:start], flags=re.S).strip()
     epilog = text[_epilog_start(text):].strip()
-    return root, prolog + "\n" if prolog else "", "\n" + epilog if epilog else ""
+    return Written(root, prolog + "\n" if prolog else "", "\n" + epilog if epilog else "", declared)
+
+
+XML_NAMESPACE = "http://www.w3.org/XML/1998/namespace"
+
+
+def with_prefixes(root: Any, declared: Declared) -> None:
+    """Name ``root``'s elements and attributes as the file did, in place: ``{uri}name``
+    with the prefix (or default namespace) in force there, and the declarations on the
+    elements that made them, so that the XML writer neither invents ``ns0:`` prefixes nor
+    moves declarations. A namespace the file never declared gets a prefix of its own
+    (``ns0``…) where it is first used; an element of no namespace where a default one is
+    in force undeclares it (``xmlns=""``)."""
+    stack: list[tuple[Any, dict[str, str], str | None]] = [(root, {XML_NAMESPACE: "xml"}, None)]
+    while stack:
+        element, scope, default = stack.pop()
+        if not isinstance(element.tag, str):  # a comment or a processing instruction
+            continue
+        declarations = list(declared.get(id(element), ()))
+        for prefix, uri in declarations:
+            if prefix:
+                scope = {u: p for u, p in scope.items() if p != prefix}
+                scope[uri] = prefix
+            else:
+                default = uri or None
+        tag, scope, default = _prefixed(element.tag, scope, default, declarations, attribute=False)
+        attributes = {}
+        for key, value in element.attrib.items():
+            name, scope, default = _prefixed(key, scope, default, declarations, attribute=True)
+            attributes[name] = value
+        element.tag = tag
+        if declarations:
+            named = {f"xmlns:{p}" if p else "xmlns": uri for p, uri in declarations}
+            attributes = {**named, **attributes}
+        if attributes != element.attrib:
+            element.attrib.clear()
+            element.attrib.update(attributes)
+        stack.extend((child, scope, default) for child in reversed(element))
+
+
+def _prefixed(name: str, scope: dict[str, str], default: str | None, declarations: list[tuple[str, str]],
+              *, attribute: bool) -> tuple[str, dict[str, str], str | None]:
+    """``name`` as written where ``scope`` (URI → prefix) and ``default`` are in force, and
+    those two afterwards; a declaration it needs is added to ``declarations``."""
+    if not name.startswith("{"):
+        if not attribute and default is not None:
+            declarations.append(("", ""))
+            default = None
+        return name, scope, default
+    uri, local = name[1:].split("}", 1)
+    if uri == default and not attribute:  # attributes take no default namespace
+        return local, scope, default
+    prefix = scope.get(uri)
+    if prefix is None:
+        taken = set(scope.values())
+        prefix = next(f"ns{n}" for n in range(len(taken) + 1) if f"ns{n}" not in taken)
+        scope = {**scope, uri: prefix}
+        declarations.append((prefix, uri))
+    return f"{prefix}:{local}", scope, default
 
 
 _SPACE = re.compile(r"\s*")
@@ -84,13 +179,17 @@ def _epilog_start(text: str) -> int:
         end = start
 
 
-def carry_over(old: Any, new: Any, *, level: int, space: str, pretty: bool) -> None:
+def carry_over(old: Any, new: Any, *, level: int, space: str, pretty: bool,
+               paired: dict[int, Any] | None = None) -> None:
     """Give ``new`` — an element as rebuilt from the document's nodes — what ``old``, the
     same element as the file had it, held beyond them: comments and processing
     instructions in their places, the order of its children (the nodes group them by
     name), its text between the children when that did not change, and its line breaks
     and indentation (new elements are indented like their siblings). Which children are
-    the same: see :func:`_pair_up`."""
+    the same: see :func:`_pair_up`; ``paired`` gets, by the ``id`` of each new element, the
+    old one it was paired with."""
+    if paired is not None:
+        paired[id(new)] = old
     if not len(old) and not len(new):  # a value: its text is the node's
         return
     before = [c for c in old if isinstance(c.tag, str)]
@@ -104,7 +203,7 @@ def carry_over(old: Any, new: Any, *, level: int, space: str, pretty: bool) -> N
     for child in old:
         match = partner.get(id(child))
         if match is not None:
-            carry_over(child, match, level=level + 1, space=space, pretty=pretty)
+            carry_over(child, match, level=level + 1, space=space, pretty=pretty, paired=paired)
             match.tail = child.tail
             pairs.append((child, match))
             order.append(match)
