@@ -85,7 +85,8 @@ class DocumentsResource(MountResource):
 
         source = self.allowed(item.path, item.attributes["path"])
         return open_document(item, self.format_of(item.type), source=source,
-                             read_only=bool(item.attributes.get("read_only")))
+                             read_only=bool(item.attributes.get("read_only")),
+                             allowed=lambda real: self.allowed(item.path, real))
 
     def check_source(self, path: str, source: str, item: Item) -> None:
         if os.path.isdir(source):

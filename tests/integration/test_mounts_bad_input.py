@@ -371,3 +371,35 @@ def test_a_relative_realnet_mount_path_is_one_line(cli, monkeypatch):
     monkeypatch.setenv("REALNET_MOUNT_PATHS", "/srv:data")
     one_line_error(cli("ls", "/"), "REALNET_MOUNT_PATHS='/srv:data': expected absolute folders separated by ':', "
                                    "got 'data'")
+
+
+def test_a_long_lived_process_does_not_follow_a_link_swapped_in_out_of_the_mount_paths(
+        realnet_home, tmp_path, monkeypatch):
+    from realnet.app import open_context
+    from realnet.config import load_settings
+    from realnet.core.errors import RealnetError
+
+    allowed, elsewhere = tmp_path / "allowed", tmp_path / "elsewhere"
+    allowed.mkdir()
+    elsewhere.mkdir()
+    (allowed / "c.yaml").write_text("ok: 1\n")
+    (elsewhere / "s.yaml").write_text("secret: hunter2\n")
+    monkeypatch.setenv("REALNET_MOUNT_PATHS", str(allowed))
+    context = open_context(load_settings())  # one process, as the shell and the server are
+    try:
+        context.create("/c", "YamlDocument", {"path": str(allowed / "c.yaml")})
+        assert context.get("/c").attributes["ok"] == 1
+        (allowed / "c.yaml.new").symlink_to(elsewhere / "s.yaml")
+        os.replace(allowed / "c.yaml.new", allowed / "c.yaml")
+        with pytest.raises(RealnetError, match="is outside REALNET_MOUNT_PATHS"):
+            context.get("/c/secret")
+        with pytest.raises(RealnetError, match="is outside REALNET_MOUNT_PATHS"):
+            context.update("/c", {"secret": "overwritten"})
+        assert (elsewhere / "s.yaml").read_text() == "secret: hunter2\n"
+        # A link that stays within the allowed folders (a ConfigMap's) is followed.
+        (allowed / "v2.yaml").write_text("ok: 2\n")
+        (allowed / "c.yaml.new").symlink_to(allowed / "v2.yaml")
+        os.replace(allowed / "c.yaml.new", allowed / "c.yaml")
+        assert context.get("/c").attributes["ok"] == 2
+    finally:
+        context.provider.close()

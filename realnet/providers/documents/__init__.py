@@ -19,7 +19,7 @@ import os
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from realnet.core import paths
@@ -79,37 +79,51 @@ def read_source(source: str) -> tuple[bytes, os.stat_result]:
 class DocumentProvider(MountedProvider):
     capabilities = frozenset({"documents"})
 
-    def __init__(self, mount: Item, *, source: str, read_only: bool, codec: Codec) -> None:
+    def __init__(self, mount: Item, *, source: str, read_only: bool, codec: Codec,
+                 allowed: Callable[[str], object] | None = None) -> None:
         self.kind = codec.kind
         super().__init__(mount, source=source, read_only=read_only)
         self.codec = codec
-        self.real = os.path.realpath(source)
+        self._allowed = allowed
         self._working: Working | None = None
         self._dirty = False
         self._dumped: bytes | None = None
-        self._pending: tuple[str, int] | None = None  # (temporary file, locked descriptor)
+        # (temporary file, locked descriptor, the file it replaces)
+        self._pending: tuple[str, int, str] | None = None
+
+    @property
+    def real(self) -> str:
+        """The file the mount stands for now, resolved at every use: a process that lives
+        long (the shell, a server) must not follow a link swapped in since it opened the
+        mount out of REALNET_MOUNT_PATHS; a link that moves within them (a Kubernetes
+        ConfigMap's) is followed."""
+        real = os.path.realpath(self.source)
+        if self._allowed is not None:
+            self._allowed(real)
+        return real
 
     # -- reading -----------------------------------------------------------------------
     def _loaded(self) -> Loaded:
+        real = self.real
         try:
-            st = os.stat(self.real)
+            st = os.stat(real)
         except OSError:
             read_source(self.source)  # raises the error that names the file
             raise
         fingerprint = _fingerprint(st)
         with _CACHE_LOCK:
-            cached = _CACHE.get(self.real)
+            cached = _CACHE.get(real)
             if cached is not None and cached.fingerprint == fingerprint:
-                _CACHE.move_to_end(self.real)
+                _CACHE.move_to_end(real)
                 return cached
-        data, st = read_source(self.real)
+        data, st = read_source(real)
         try:
             document = self.codec.load(data, self.source)
         except ValidationError as e:
             raise StoreError(str(e)) from None
         loaded = Loaded(_fingerprint(st), document, _version(data), timestamp(st.st_mtime))
         with _CACHE_LOCK:
-            _CACHE[self.real] = loaded
+            _CACHE[real] = loaded
             while len(_CACHE) > _CACHE_SIZE:
                 _CACHE.popitem(last=False)
         return loaded
@@ -347,15 +361,16 @@ class DocumentProvider(MountedProvider):
         if not self._dirty or self._working is None:
             return
         data = self._dumped or self._dump()
-        folder = os.path.dirname(self.real)
-        lock = os.open(self.real, os.O_RDONLY)
+        real = self.real
+        folder = os.path.dirname(real)
+        lock = os.open(real, os.O_RDONLY)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            current, st = read_source(self.real)
+            current, st = read_source(real)
             if _version(current) != self._working.version:
                 raise Conflict(f"{self.base}: {self.source} changed on disk while the change was being "
                                "made; nothing was written; read it again and retry")
-            fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(self.real)}.",
+            fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(real)}.",
                                              suffix=".realnet-tmp")
             try:
                 with os.fdopen(fd, "wb") as f:
@@ -373,21 +388,21 @@ class DocumentProvider(MountedProvider):
         except BaseException:
             os.close(lock)
             raise
-        self._pending = (temporary, lock)
+        self._pending = (temporary, lock, real)
 
     def commit(self) -> None:
         pending, self._pending = self._pending, None
         try:
             if pending is not None:
-                temporary, lock = pending
+                temporary, lock, real = pending  # the file prepare read and locked
                 try:
-                    os.replace(temporary, self.real)
-                    _fsync_folder(os.path.dirname(self.real))
+                    os.replace(temporary, real)
+                    _fsync_folder(os.path.dirname(real))
                     with _CACHE_LOCK:
                         # The next read parses the new file with the fast reader again: what
                         # was changed is the writer's document, whose plain values the fast
                         # reader may read otherwise (XML's text "5" for a 5 that was set).
-                        _CACHE.pop(self.real, None)
+                        _CACHE.pop(real, None)
                 finally:
                     os.close(lock)
         finally:
@@ -399,7 +414,7 @@ class DocumentProvider(MountedProvider):
     def rollback(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
-            temporary, lock = pending
+            temporary, lock, _ = pending
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
             os.close(lock)
@@ -417,10 +432,12 @@ def _fsync_folder(folder: str) -> None:
         os.close(fd)
 
 
-def open_document(mount: Item, fmt: str, *, source: str, read_only: bool) -> DocumentProvider:
+def open_document(mount: Item, fmt: str, *, source: str, read_only: bool,
+                  allowed: Callable[[str], object] | None = None) -> DocumentProvider:
+    """The provider of a document mount; ``allowed`` judges the file it resolves to at each use."""
     try:
         codec = CODECS[fmt]
     except KeyError:
         raise ValidationError(f"{mount.path}: no document format {fmt!r}") from None
-    return DocumentProvider(mount, source=source, read_only=read_only, codec=codec)
+    return DocumentProvider(mount, source=source, read_only=read_only, codec=codec, allowed=allowed)
 
