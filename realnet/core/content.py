@@ -9,10 +9,11 @@ after the change commits; a crash in between leaves an unreferenced key that
 
 from __future__ import annotations
 
+import math
 import mimetypes
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from realnet.core import paths
 from realnet.core.errors import AlreadyExists, NotFound, RealnetError, StoreError, ValidationError
@@ -23,8 +24,24 @@ if TYPE_CHECKING:
     from realnet.providers.mounted import MountedProvider
 
 FILE_TYPE = "File"
-#: Attributes only content writes set: naming another item's key would read its bytes.
-MANAGED = ("storage_key", "sha256")
+#: Attributes only content writes set: naming another item's key would read its bytes, and
+#: a size or digest by hand makes every reader (and HTTP's Content-Length) wrong.
+MANAGED = ("storage_key", "sha256", "size")
+
+T = TypeVar("T")
+
+
+class ContentMissing(NotFound):
+    """The bytes an item names are not in the content store: replaced or removed meanwhile
+    (a reader then looks at the item again), or lost. Named by the item's path when known;
+    the key is only a detail, for whoever looks into the store."""
+
+    def __init__(self, key: str, where: str, path: str | None = None) -> None:
+        if path is None:
+            super().__init__(f"content {key}", f"missing from {where}")
+        else:
+            super().__init__(path, f"its content is missing from {where} (storage key {key})")
+        self.key, self.where = key, where
 
 
 class Stored(Protocol):
@@ -155,8 +172,22 @@ def _record(context: Context, path: str, attributes: dict[str, Any], *,
 def open_read(context: Context, path: str, start: int = 0, end: int | None = None
               ) -> tuple[Item, Iterator[bytes]]:
     """The file item and its bytes ``start``..``end`` (exclusive), for those who may read it."""
+    return read_current(context, path, lambda item: read_bytes(context, item, start, end))
+
+
+def read_current(context: Context, path: str, reader: Callable[[Item], T]) -> tuple[Item, T]:
+    """The item at ``path`` and what ``reader`` makes of it. A replacement that commits
+    between reading the item and opening its bytes removes those bytes at once: then the
+    item is read again and, if it names other content now, that is opened instead, so a
+    reader gets the old bytes or the new ones, never an error."""
     item = context.get(path)
-    return item, read_bytes(context, item, start, end)
+    try:
+        return item, reader(item)
+    except ContentMissing:
+        again = context.get(path)
+        if again.attributes.get("storage_key") == item.attributes.get("storage_key"):
+            raise  # not replaced: the bytes are lost
+        return again, reader(again)
 
 
 def read_bytes(context: Context, item: Item, start: int = 0, end: int | None = None) -> Iterator[bytes]:
@@ -167,7 +198,10 @@ def read_bytes(context: Context, item: Item, start: int = 0, end: int | None = N
     key = item.attributes.get("storage_key")
     if not context.types.is_a(item.type, FILE_TYPE) or not key:
         raise ValidationError(f"{item.path}: a {item.type} without content (put some with 'put')")
-    return store_of(context).read(key, start, end)
+    try:
+        return store_of(context).read(key, start, end)
+    except ContentMissing as e:
+        raise ContentMissing(e.key, e.where, item.path) from None
 
 
 def keys_below(context: Context, path: str) -> list[str]:
@@ -209,9 +243,12 @@ def collect_garbage(context: Context, *, grace: float = 3600.0, now: float | Non
     belong to a write that has not recorded its item yet), and stale incomplete writes."""
     import time
 
+    if not math.isfinite(grace) or grace < 0:
+        raise ValidationError(f"storage gc: grace must be a number of seconds, 0 or more (got {grace})")
     context.guard.require_admin("storage gc")
     store = store_of(context)
-    limit = (time.time() if now is None else now) - grace
+    # Not before 1970: a grace longer than that keeps everything, and S3 needs a real date.
+    limit = max(0.0, (time.time() if now is None else now) - grace)
     candidates = list(store.keys(limit))
     used = set()
     for start in range(0, len(candidates), 1000):

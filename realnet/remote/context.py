@@ -106,6 +106,12 @@ class RemoteContext:
     def home(self) -> str:
         return paths.join(HOME_FOLDER, self.principal)
 
+    @property
+    def content(self) -> Any:
+        """The content store is the server's: whatever needs it directly (``storage gc``)
+        runs there."""
+        raise RealnetError(f"this command {LOCAL_ONLY}")
+
     def ensure_initialized(self) -> None:
         """The server initializes its store; reaching it (``whoami``) was the check."""
 

@@ -10,7 +10,8 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from realnet.core.errors import NotFound, StoreError
+from realnet.core.content import ContentMissing
+from realnet.core.errors import StoreError
 from realnet.storage.base import (
     KEY,
     ContentStore,
@@ -79,7 +80,7 @@ class LocalContent(ContentStore):
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
-            raise NotFound(f"content {key}", "missing from the content folder") from None
+            raise ContentMissing(key, "the content folder") from None
         except OSError as e:
             raise self._unusable(e) from None
         return FileBytes(fd, start, end, unreadable=self._unusable)

@@ -14,7 +14,8 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from realnet.core.errors import NotFound, StoreError
+from realnet.core.content import ContentMissing
+from realnet.core.errors import StoreError
 from realnet.storage.base import (
     CHUNK,
     KEY,
@@ -185,7 +186,7 @@ class S3Content(ContentStore):
         except ClientError as e:
             code = e.response.get("Error", {}).get("Code")
             if code in ("NoSuchKey", "404", "NotFound"):
-                raise NotFound(f"content {key}", f"missing from {self.label}") from None
+                raise ContentMissing(key, self.label) from None
             if code == "InvalidRange":  # starts at or past the end: no bytes, as a file gives
                 return iter(())
             raise self._failure(e, "read content") from None

@@ -111,9 +111,9 @@ class TestTypesAndValidation:
     def test_attribute_kinds_and_required(self, tree):
         with pytest.raises(ValidationError, match="attribute 'title' is required for a Document"):
             tree.create("/d", "Document", {})
-        with pytest.raises(ValidationError, match="attribute 'size' expects an integer"):
-            tree.create("/f", "File", {"size": "big"}, from_text=True)
-        assert tree.create("/f", "File", {"size": "12"}, from_text=True).attributes["size"] == 12
+        with pytest.raises(ValidationError, match="attribute 'depth' expects an integer"):
+            tree.create("/v", "TreeView", {"depth": "deep"}, from_text=True)
+        assert tree.create("/v", "TreeView", {"depth": "12"}, from_text=True).attributes["depth"] == 12
 
     def test_types_defined_as_data(self, tree):
         with pytest.raises(ValidationError, match="refers to unknown type 'Nope'"):
@@ -249,7 +249,7 @@ class TestTransfer:
         tree.create("/src/doc", "Document", {"title": "T", "body": "line1\nline2"})
         folder(tree, "/src/a")
         folder(tree, "/src/a-b")
-        tree.create("/src/a/f", "File", {"size": 3})
+        tree.create("/src/a/f", "File", {"content_type": "text/plain"})
         exported = export_tree(tree, "/src")
         tree.delete("/src", recursive=True)
         root, count = import_tree(tree, exported, "/src")

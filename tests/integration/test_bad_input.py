@@ -34,7 +34,7 @@ CASES = [
     (["create", "/projects/notes", "--type", "Folder"], 1, "/projects/notes: an item with this name already exists"),
     (["create", "/projects/x", "--type", "Nope"], 1, "/projects/x: unknown type 'Nope'"),
     (["create", "/projects/notes/x", "--type", "Folder"], 1, "a Document cannot hold a Folder"),
-    (["create", "/projects/f", "--type", "File", "-a", "size=big"], 1, "attribute 'size' expects an integer, got 'big'"),
+    (["create", "/projects/f", "--type", "File", "-a", "size=big"], 1, "attribute 'size' is set by 'put' with the content"),
     (["create", "/projects/d", "--type", "Document"], 1, "attribute 'title' is required for a Document"),
     (["create", "/projects/d", "--type", "Document", "-a", "nonsense"], 2, "--attr 'nonsense': expected NAME=VALUE"),
     (["create", "/projects/d", "--type", "Document", "-a", "colour=red", "-a", "title=t"], 1, "has no attribute 'colour'"),

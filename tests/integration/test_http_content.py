@@ -83,7 +83,7 @@ def test_unsatisfiable_ranges(api, local, header):
 def test_malformed_range_is_a_usage_error(api, local):
     local.create("/p", "Folder")
     httpx.put(url(api, "/p/r.bin"), content=bytes(10), headers=api.headers()).raise_for_status()
-    got = httpx.get(url(api, "/p/r.bin"), headers={**api.headers(), "Range": "lines=1-2"})
+    got = httpx.get(url(api, "/p/r.bin"), headers={**api.headers(), "Range": "bytes=1-2-3"})
     assert got.status_code == 400 and "Range" in got.json()["error"]["message"]
 
 

@@ -134,7 +134,7 @@ def _build_sample(cli) -> None:
         ("create", "/projects/a-b", "--type", "Folder"),
         ("create", "/projects/a", "--type", "Folder"),
         ("create", "/projects/a/deep", "--type", "Folder"),
-        ("create", "/projects/a/deep/file", "--type", "File", "-a", "size=12345", "-a", "content_type=text/plain"),
+        ("create", "/projects/a/deep/file", "--type", "File", "-a", "content_type=text/plain"),
         ("create", "/projects/a/link", "--type", "Link", "-a", "target=/projects/notes"),
         ("create", "/projects/form", "--type", "EditForm", "-a", "item_type=Document"),
         ("create", "/projects/form/pick", "--type", "Select", "-a", 'options=["x", {"y": [1, 2.5, null]}]'),

@@ -3,7 +3,8 @@
 An upload is pulled chunk by chunk from the request by the content store's writer,
 which runs on a thread (the bytes may go to S3); the item names the new bytes only
 once they are complete, so a client that disconnects mid-upload leaves nothing behind
-but what ``storage gc`` removes. Downloads honour a single ``Range``.
+but what ``storage gc`` removes. Downloads honour a single byte ``Range``; other units and
+several ranges are ignored (the whole content, 200), as RFC 9110 §14.2 allows.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
     from realnet.core.context import Context
     from realnet.runners.http.app import Api
 
-RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+RANGE = re.compile(r"(\d*)-(\d*)")  # one range-spec, used with fullmatch
+UNIT = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
 
 
 class UploadAborted(RealnetError):
@@ -52,22 +54,37 @@ def _pull(request: Request, loop: asyncio.AbstractEventLoop) -> Iterator[bytes]:
 
 
 def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """(start, end exclusive) for a single satisfiable range; None without a header."""
+    """(start, end exclusive) for a single satisfiable byte range; None for the whole
+    content: without a header, with a unit other than bytes (which RFC 9110 §14.2 says to
+    ignore), or with several ranges (which a server may ignore: one answer, all bytes)."""
     if header is None:
         return None
-    match = RANGE.match(header.strip())
+    unit, equals, ranges = header.partition("=")
+    unit = unit.strip()
+    if equals and UNIT.fullmatch(unit) and unit.lower() != "bytes":
+        return None
+    specs = [spec.strip() for spec in ranges.split(",") if spec.strip()] if equals else []
+    if len(specs) > 1:
+        return None
+    match = RANGE.fullmatch(specs[0]) if specs else None
     if not match or match.groups() == ("", ""):
         raise ApiError("usage", f"Range: expected bytes=START-END, got {header[:60]!r}")
     first, last = match.groups()
     if first == "":  # the last N bytes
-        start, end = max(0, size - int(last)), size
+        start, end = max(0, size - _number(last)), size
     else:
-        start = int(first)
-        end = size if last == "" else min(size, int(last) + 1)
+        start = _number(first)
+        end = size if last == "" else min(size, _number(last) + 1)
     if start >= size or end <= start:
         raise ApiError("range_not_satisfiable", f"Range: {header} is outside the content ({size} bytes)",
                        status=416, headers={"Content-Range": f"bytes */{size}"})
     return start, end
+
+
+def _number(digits: str) -> int:
+    """A position of a Range: past any content when longer than 19 digits (Python refuses
+    to convert thousands of digits, and no content is that large)."""
+    return int(digits) if len(digits.lstrip("0")) <= 19 else 2**63
 
 
 async def get_content(api: Api, request: Request) -> Response:
@@ -76,13 +93,16 @@ async def get_content(api: Api, request: Request) -> Response:
     wanted = request.headers.get("range")
 
     def work(context: Context) -> tuple[Any, Iterator[bytes], tuple[int, int] | None]:
-        item = context.get(path)
-        size = int(item.attributes.get("size") or 0)
-        span = _byte_range(wanted, size)
-        start, end = span if span is not None else (0, None)
-        from realnet.core.content import read_bytes
+        from realnet.core.content import read_bytes, read_current
 
-        return item, read_bytes(context, item, start, end), span
+        def opened(item: Any) -> tuple[Iterator[bytes], tuple[int, int] | None]:
+            span = _byte_range(wanted, int(item.attributes.get("size") or 0))
+            start, end = span if span is not None else (0, None)
+            return read_bytes(context, item, start, end), span
+
+        # A replacement committing meanwhile: the range is taken again of the new bytes.
+        item, (chunks, span) = read_current(context, path, opened)
+        return item, chunks, span
 
     item, chunks, span = await api.run(request, work, on_thread=True)
     size = int(item.attributes.get("size") or 0)
