@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from clikit import one_error
 
 from realnet.app import open_context
 from realnet.config import Settings, load_settings
@@ -170,13 +171,6 @@ def content_of(path: str) -> bytes:
     return done.stdout
 
 
-def one_error(result, code: int, fragment: str) -> None:
-    err = result.err if hasattr(result, "err") else result.stderr.decode()
-    got = result.code if hasattr(result, "code") else result.returncode
-    assert got == code, (got, err)
-    assert fragment in err, err
-    assert len(err.strip().splitlines()) == 1, err
-    assert "Traceback" not in err
 
 
 def put_bytes(cli, tmp_path: Path, target: str, data: bytes, name: str = "upload.bin") -> dict:

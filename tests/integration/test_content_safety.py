@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from clikit import one_error
 
 from realnet.app import open_context
 from realnet.config import load_settings
@@ -39,14 +40,6 @@ def realnet(*args: str, input: bytes | None = None, timeout: float = TIMEOUT) ->
                           timeout=timeout)
 
 
-def one_error(result, code: int, fragment: str) -> str:
-    err = result.err if hasattr(result, "err") else result.stderr.decode()
-    got = result.code if hasattr(result, "code") else result.returncode
-    assert got == code, (got, err)
-    assert fragment in err, err
-    assert len(err.strip().splitlines()) == 1, err
-    assert "Traceback" not in err
-    return err
 
 
 def put_bytes(cli, tmp_path: Path, target: str, data: bytes) -> None:

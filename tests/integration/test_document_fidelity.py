@@ -10,25 +10,12 @@ import json
 from pathlib import Path
 
 import pytest
+from clikit import ok, one_line_error
 
 from realnet.core.errors import ValidationError
 from realnet.core.item import ItemDraft
 from realnet.providers import documents
 from realnet.providers.documents.codecs import JsonCodec
-
-
-def ok(cli, *args):
-    r = cli(*args)
-    assert r.code == 0, f"{args}: {r.err}"
-    return r
-
-
-def one_line_error(r, *fragments: str) -> None:
-    assert r.code == 1, r.out
-    assert r.err.startswith("realnet: ") and r.err.count("\n") == 1, r.err
-    assert "Traceback" not in r.err + r.out
-    for fragment in fragments:
-        assert fragment in r.err, (fragment, r.err)
 
 
 def attributes(cli, path: str) -> dict:

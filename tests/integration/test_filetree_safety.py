@@ -13,20 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-
-def ok(cli, *args):
-    r = cli(*args)
-    assert r.code == 0, f"{args}: {r.err}"
-    return r
-
-
-def one_line_error(r, *fragments: str) -> None:
-    assert r.code == 1, r.out
-    assert r.err.startswith("realnet: ") and r.err.count("\n") == 1, r.err
-    assert "Traceback" not in r.err + r.out
-    for fragment in fragments:
-        assert fragment in r.err, (fragment, r.err)
+from clikit import ok, one_line_error
 
 
 def snapshot(root: Path) -> dict[str, object]:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from clikit import one_line_error
 
 SETTINGS = """\
 # kept as it is
@@ -36,12 +37,6 @@ EXTERNAL_PARAMETER = '<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY % p SYSTEM "f
 PASSWORD = "averyl0ngpassword"
 
 
-def one_line_error(r, *fragments: str) -> None:
-    assert r.code == 1, r.out
-    assert r.err.startswith("realnet: ") and r.err.count("\n") == 1, r.err
-    assert "Traceback" not in r.err + r.out
-    for fragment in fragments:
-        assert fragment in r.err, (fragment, r.err)
 
 
 @pytest.fixture

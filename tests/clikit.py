@@ -1,0 +1,32 @@
+"""Assertions on the in-process CLI's results (the ``cli`` fixture), shared by the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def ok(cli, *args: str) -> Any:
+    """Run ``realnet ARGS``; it must succeed."""
+    r = cli(*args)
+    assert r.code == 0, f"{args}: {r.err}"
+    return r
+
+
+def one_line_error(r, *fragments: str) -> None:
+    """A user's mistake: exit 1, one line on stderr holding every fragment, no traceback."""
+    assert r.code == 1, r.out
+    assert r.err.startswith("realnet: ") and r.err.count("\n") == 1, r.err
+    assert "Traceback" not in r.err + r.out
+    for fragment in fragments:
+        assert fragment in r.err, (fragment, r.err)
+
+
+def one_error(result, code: int, fragment: str) -> str:
+    """The same for a CLI result or a finished subprocess, with the exit code expected."""
+    err = result.err if hasattr(result, "err") else result.stderr.decode()
+    got = result.code if hasattr(result, "code") else result.returncode
+    assert got == code, (got, err)
+    assert fragment in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+    return err
