@@ -416,9 +416,9 @@ def test_a_token_revoked_during_a_remote_session_fails_the_next_command(
         api, context, client_home: Path) -> None:
     token = add_user_with_token(context, "alice")
     before, after = remote_session(
-        api, client_home, token, "ls /", 2,
+        api, client_home, token, "ls /", 3,
         lambda: Directory(context).revoke_token("alice", "remote-tests"), "ls /")
-    assert before == ["apps\n", "types\n"]
+    assert before == ["apps\n", "home\n", "types\n"]  # home: on the way to her own
     assert after.returncode == 1, after.stderr
     assert after.stdout == ""
     line = one_line(after.stderr)
