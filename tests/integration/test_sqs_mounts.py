@@ -352,6 +352,25 @@ def test_create_and_delete_of_a_document_object_write_the_file(sqs: Sqs, config:
 # -- across providers ------------------------------------------------------------------------------
 
 
+def test_requests_changing_one_document_at_the_same_time_all_succeed(sqs: Sqs, config: Path):
+    """The runner handles several messages at once, each on a thread of its own: changes to
+    one file then meet. One that finds the file changed by another meanwhile, without a
+    version of its own to hold to, is applied again to the new file instead of failing."""
+    mount("/config", "YamlDocument", config)
+    queue, replies_q = sqs.queue(max_receives=2), sqs.queue()
+    changes = [{"id": f"set-{n}", "op": "update", "path": "/config/database/options",
+                "attributes": {f"key{n}": n}, "reply_to": replies_q.url} for n in range(10)]
+    runner = run(sqs, queue.url, [
+        (changes, lambda rn: lambda: handled(rn, len(changes))() and sqs.empty(queue.url), "the changes"),
+    ])
+    values = runner.counters.values
+    assert (values["processed"], values["failed"]) == (len(changes), 0), values
+    replies = sqs.replies(replies_q.url)
+    assert all(replies[c["id"]][0]["status"] == "ok" for c in changes), replies
+    options = yaml.safe_load(config.read_text())["database"]["options"]
+    assert options == {"sslmode": "require", **{f"key{n}": n for n in range(10)}}
+
+
 def test_action_copy_of_a_document_node_into_the_sql_store(sqs: Sqs, config: Path):
     mount("/config", "YamlDocument", config)
     with Store(load_settings()) as context:
