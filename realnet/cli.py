@@ -151,5 +151,25 @@ def run(args: list[str] | None = None, session: Session | None = None) -> int:
         session.close()
 
 
+class ClosedOutput:
+    """Standard output when the process was started with it closed (``>&-``, some
+    daemons): Python gives None. Writing to it is a one-line error, as for coreutils."""
+
+    def isatty(self) -> bool:
+        return False
+
+    def write(self, text: str) -> int:
+        raise RealnetError("standard output is closed: nothing can be printed")
+
+    def flush(self) -> None:
+        pass
+
+
 def main() -> None:
+    if sys.stdin is None:  # started with standard input closed: reading it finds nothing
+        sys.stdin = open(os.devnull)  # noqa: SIM115 - for the life of the process
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
+    if sys.stdout is None:
+        sys.stdout = ClosedOutput()  # type: ignore[assignment]
     sys.exit(run(sys.argv[1:]))

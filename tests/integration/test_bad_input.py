@@ -168,3 +168,20 @@ def test_dotenv_is_read(tmp_path):
                           text=True, env=env, cwd=tmp_path, timeout=60)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "elsewhere.db").exists()
+
+
+def test_closed_standard_streams_give_one_line_not_a_traceback(tmp_path):
+    import os
+
+    env = {**os.environ, "REALNET_HOME": str(tmp_path / "h")}
+
+    def closed(fd: int, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "realnet", *args], stdout=None if fd == 1 else subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env, timeout=60,
+                              preexec_fn=lambda: os.close(fd))
+
+    no_stdin = closed(0, "ls", "/")
+    assert (no_stdin.returncode, no_stdin.stderr) == (0, "") and "types" in no_stdin.stdout
+    no_stdout = closed(1, "ls", "/")
+    assert (no_stdout.returncode, no_stdout.stderr) == (1, "realnet: standard output is closed: nothing can be "
+                                                           "printed\n")
