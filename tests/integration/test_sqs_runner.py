@@ -501,6 +501,23 @@ def test_poison_message_on_a_queue_without_redrive_policy_is_deleted_after_its_r
     assert sqs.empty(queue.url)
 
 
+def test_a_poison_message_whose_first_delivery_went_unanswered_still_gets_its_reply(sqs: Sqs):
+    """A runner that stops gives back what it received but had not begun: the next
+    delivery is not the first, and must still be answered, once."""
+    settings = load_settings()
+    queue, replies_q = sqs.queue(max_receives=4), sqs.queue()
+    sqs.send(queue.url, [{"id": "late", "op": "frob", "path": "/x", "reply_to": replies_q.url}])
+    given_back = sqs.client.receive_message(QueueUrl=queue.url, WaitTimeSeconds=5)["Messages"]
+    sqs.client.change_message_visibility(QueueUrl=queue.url, ReceiptHandle=given_back[0]["ReceiptHandle"],
+                                         VisibilityTimeout=0)
+    runner = SqsRunner(settings, queue_url=queue.url)
+    run_until(runner, lambda: sqs.counts(queue.dlq) == (1, 0) and counter(runner, "in_flight") == 0,
+              "the poison message in the dead-letter queue")
+    replies = sqs.replies(replies_q.url)
+    assert only_reply(replies, "late")["error"]["code"] == "invalid_message"
+    assert counter(runner, "failed") == 1
+
+
 # -- 3. duplicates ---------------------------------------------------------------------------------
 
 

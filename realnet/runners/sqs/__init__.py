@@ -42,6 +42,11 @@ class _Raced(Exception):
     """Another worker recorded the same request id first: its outcome stands."""
 
 
+#: Records of refused messages (by SQS message id) sit beside the requests' records under
+#: this principal, which no account can have (account names start with a letter).
+REFUSED_MESSAGES = "-refused"
+
+
 class SqsRunner(Runner):
     kind = "sqs"
 
@@ -313,7 +318,7 @@ class SqsRunner(Runner):
                 raise protocol.MessageError("message.reply_to: must not be the queue the runner reads")
         except protocol.MessageError as e:
             request_id, op, reply_to = protocol.peek(body)
-            if first:
+            if await self._answer_once(message, first):
                 counters["failed"] += 1
                 if reply_to and reply_to.rstrip("/") != self.queue_url:
                     await self._reply(reply_to, protocol.failed(request_id, op, e))
@@ -324,7 +329,7 @@ class SqsRunner(Runner):
             counters["retried"] += 1
             return "retry", f"{request.id} {request.op} {request.path} retry: {e}"
         except RealnetError as e:  # the token, refused before any work: nothing is recorded
-            if first:
+            if await self._answer_once(message, first):
                 counters["failed"] += 1
                 if request.reply_to:
                     await self._reply(request.reply_to, protocol.failed(request.id, request.op, e))
@@ -342,6 +347,23 @@ class SqsRunner(Runner):
         note = " (redelivered: answered from the record)" if replayed else ""
         line = f"{request.id} {request.op} {request.path} {outcome}{note}"
         return ("delete" if ok else "dead-letter"), line
+
+    async def _answer_once(self, message: dict[str, Any], first: bool) -> bool:
+        """Whether this delivery of a message refused before any work gets the error reply:
+        the first to record its SQS message id does. Going by the receive count alone, a
+        first delivery given back unanswered (a stop, a lost receive) left it unanswered."""
+        message_id = message.get("MessageId")
+        if not isinstance(message_id, str) or not message_id:
+            return first
+
+        def work(context: Context) -> bool:
+            with context.transaction():
+                return context.provider.record_request(REFUSED_MESSAGES, message_id, "{}")
+
+        try:
+            return await self._gateway.run(None, work, principal=self.principal)
+        except RealnetError:
+            return first  # the store is away: the receive count is all there is
 
     async def _apply(self, request: protocol.Request) -> tuple[dict[str, Any], bool]:
         from realnet.runners.sqs.ops import apply
