@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from typing import Any
+
+import pytest
 
 
 def ok(cli, *args: str) -> Any:
@@ -30,3 +36,20 @@ def one_error(result, code: int, fragment: str) -> str:
     assert len(err.strip().splitlines()) == 1, err
     assert "Traceback" not in err
     return err
+
+
+def realnet_without_override(*args: str) -> subprocess.CompletedProcess:
+    """``realnet ARGS`` in a process that file modes bind, root or not.
+
+    CI runs as root, whom file modes do not stop: the process then runs as root without
+    CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (``setpriv --bounding-set``), so that modes
+    bind it like any user. (Running it as ``nobody`` is not possible here: the Python
+    interpreter lives under /root, which only root may enter.)"""
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("setpriv (util-linux) is missing: cannot make root subject to file modes")
+        prefix = [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
+    return subprocess.run([*prefix, sys.executable, "-m", "realnet", *args], capture_output=True, text=True,
+                          env=dict(os.environ), stdin=subprocess.DEVNULL, check=False, timeout=120)

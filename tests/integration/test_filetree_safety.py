@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from clikit import ok, one_line_error
+from clikit import ok, one_line_error, realnet_without_override
 
 
 def snapshot(root: Path) -> dict[str, object]:
@@ -124,18 +124,6 @@ def test_a_move_out_of_a_folder_that_cannot_be_emptied_is_refused_before_writing
     assert "nothing was changed" in proc.stderr
     assert snapshot(disk) == before
     assert ok(cli, "ls", "/store").out == ""
-
-
-def realnet_without_override(*args: str) -> subprocess.CompletedProcess:
-    """realnet in a process that file modes bind, root or not (see test_mounts_bad_input)."""
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip("setpriv (util-linux) is missing: cannot make root subject to file modes")
-        prefix = [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
-    return subprocess.run([*prefix, sys.executable, "-m", "realnet", *args], capture_output=True, text=True,
-                          env=dict(os.environ), stdin=subprocess.DEVNULL, check=False, timeout=120)
 
 
 # -- a move out of a mount refuses to lose what the mount does not show ------------------------

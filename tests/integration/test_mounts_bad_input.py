@@ -6,11 +6,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from clikit import one_line_error
+from clikit import one_line_error, realnet_without_override
 
 SETTINGS = """\
 # kept as it is
@@ -275,23 +274,6 @@ def test_read_only_mounts_refuse_every_write(cli, read_only, tmp_path, args, nam
 
 # -- permission denied on disk ----------------------------------------------------------------
 #
-# CI runs as root, whom file modes do not stop. The realnet subprocess therefore runs as
-# root without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (setpriv --bounding-set), so that
-# modes bind it like any user. (Running it as `nobody` is not possible here: the Python
-# interpreter lives under /root, which only root may enter.)
-
-
-def realnet_without_override(*args: str) -> subprocess.CompletedProcess:
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip("setpriv (util-linux) is missing: cannot make root subject to file modes")
-        prefix = [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
-    return subprocess.run([*prefix, sys.executable, "-m", "realnet", *args], capture_output=True, text=True,
-                          env=dict(os.environ), stdin=subprocess.DEVNULL, check=False)
-
-
 def assert_refused(proc: subprocess.CompletedProcess, *fragments: str) -> None:
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
