@@ -136,8 +136,11 @@ def run(args: list[str] | None = None, session: Session | None = None) -> int:
     except click.ClickException as e:
         session.stderr.write(f"realnet: {e.format_message()}\n")
         return 1
-    except click.exceptions.Abort:
-        session.stderr.write("realnet: aborted\n")
+    except click.exceptions.Abort as e:
+        if isinstance(e.__cause__, KeyboardInterrupt):  # click's wrapping of Ctrl-C
+            session.stderr.write("realnet: interrupted\n")
+            return 130
+        session.stderr.write("realnet: aborted\n")  # a question answered no
         return 1
     except KeyboardInterrupt:
         session.stderr.write("realnet: interrupted\n")

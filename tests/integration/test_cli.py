@@ -165,3 +165,15 @@ def test_rm_r_of_a_folder_and_something_inside_it(cli):
     done = cli("rm", "-r", "-f", "/a/b", "/a", "/a/b/c")
     assert (done.code, done.out) == (0, "removed 3 item(s)\n"), done.err
     assert cli("get", "/a").code == 1
+
+
+def test_ctrl_c_is_interrupted_with_130_like_a_remote_command(cli, monkeypatch):
+    from realnet.core.context import Context
+
+    def pressed_ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Context, "list", pressed_ctrl_c)
+        interrupted = cli("ls", "/")
+    assert (interrupted.code, interrupted.err) == (130, "realnet: interrupted\n")
