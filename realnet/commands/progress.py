@@ -3,25 +3,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from realnet.commands.session import Session
-
-#: What error lines must not print raw: control characters (a newline would split the
-#: line) and the surrogates Python keeps bytes that are not UTF-8 in.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+from realnet.core import paths
 
 
 def shown(path: object) -> str:
     """A local path or a name as an error line can show it: on one line, printable."""
-    def escape(found: re.Match[str]) -> str:
-        code = ord(found.group())
-        return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else repr(found.group())[1:-1]
-
-    return _UNPRINTABLE.sub(escape, str(path))
+    return paths.escaped(str(path))
 
 
 @contextmanager

@@ -13,6 +13,9 @@ from realnet.core.errors import InvalidName, InvalidPath
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+#: What a message must not print raw: control characters (a newline would split the line)
+#: and the surrogates Python keeps bytes that are not UTF-8 in.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 MAX_NAME_BYTES = 255
 ROOT = "/"
@@ -61,13 +64,13 @@ def undecodable(text: str) -> str | None:
 
 
 def escaped(text: str) -> str:
-    """``text`` with undecodable bytes and surrogates written as escapes, so that a message
-    naming it can be printed anywhere."""
+    """``text`` on one printable line, so that a message naming it can be printed anywhere:
+    control characters, undecodable bytes and surrogates written as escapes."""
     def escape(found: re.Match[str]) -> str:
         code = ord(found.group())
-        return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+        return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else repr(found.group())[1:-1]
 
-    return _SURROGATE.sub(escape, text)
+    return _UNPRINTABLE.sub(escape, text)
 
 
 def split(path: str) -> list[str]:

@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any, NamedTuple
 
-from realnet.providers.documents.codecs import element_node, own_text
+from realnet.providers.documents.xml_codec import element_node, own_text
 
 #: Namespace declarations, (prefix, URI) in the file's order ('' for the default
 #: namespace), by the ``id`` of the element that makes them.

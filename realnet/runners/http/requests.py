@@ -14,10 +14,11 @@ from starlette.requests import Request
 
 from realnet.core import paths
 from realnet.core.errors import InvalidPath, RealnetError
+from realnet.core.types import MAX_JSON_DEPTH
 from realnet.runners.http.errors import ApiError
 
 MAX_BODY = 1024 * 1024
-MAX_DEPTH = 32
+MAX_DEPTH = MAX_JSON_DEPTH  # a body nests as deep as the attribute values it may carry
 KINDS = {str: "a string", bool: "true or false", dict: "a JSON object", list: "a JSON array",
          int: "an integer"}
 
